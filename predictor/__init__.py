@@ -1,0 +1,1 @@
+"""Neural-predictor architecture search on NAS-Bench-101."""
