@@ -114,12 +114,12 @@ def decode_fields(data: bytes) -> tuple[str, int, str, str, str]:
     anything else goes through the JSON parser (which also produces the error message).
     """
     parts = data.split(b'"')
-    if len(parts) == 11 and parts[0] == b"[" and parts[10] == b"]" and b"\\" not in data:
+    if len(parts) == 9 and parts[0] == b"[" and parts[8] == b"]" and b"\\" not in data:
         try:
             epochs = int(parts[2].strip(b", "))
         except ValueError:
             epochs = None
-        if epochs is not None and parts[4] == parts[6] == parts[8] == b", ":
+        if epochs is not None and parts[2][:2] == b", " and parts[4] == parts[6] == b", ":
             return parts[1].decode(), epochs, parts[3].decode(), parts[5].decode(), parts[7].decode()
     try:
         fields = json.loads(data)
