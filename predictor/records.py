@@ -34,6 +34,9 @@ class RecordError(ValueError):
         super().__init__(f"{path}: record {index} at byte {offset}: {problem}")
         self.path, self.index, self.offset, self.problem = str(path), index, offset, problem
 
+    def __reduce__(self):  # travels back from worker processes intact
+        return RecordError, (self.path, self.index, self.offset, self.problem)
+
 
 def masked_crc32c(data: bytes) -> int:
     """TFRecord's masked CRC32C: rotate right by 15 bits, then add a constant."""
