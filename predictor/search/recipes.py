@@ -2,15 +2,40 @@
 
 - `paper`: the paper-faithful recipe (`TrainConfig.paper()`), for the one-shot protocol;
 - `recommended`: the library's recommended recipe (`TrainConfig.recommended()`);
-- `search`: the recommended recipe adjusted for search, where a model is fitted dozens
-  of times on a few to a few hundred modules: each fit must be cheap and sound at tiny n;
+- `search`: a recipe for search, where a model is refitted dozens of times on a few to a
+  few hundred modules. Training for a fixed number of epochs takes a handful of steps on
+  16 modules (an underfit model) and thousands on 500 (a slow one); the search recipe
+  fixes the number of optimiser steps instead (`StepBudget`), with a smaller network and
+  a larger learning rate, so every fit is sound at tiny n and costs the same at any n;
 - `default`: no config, the fit function's own default (for stand-in fit functions).
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 RECIPES = ("search", "recommended", "paper", "default")
+
+SEARCH_STEPS = 400
+SEARCH_SETTINGS = {"hidden": 64, "readout_hidden": 64, "batch_size": 16, "lr": 2e-3}
+
+
+@dataclass(frozen=True)
+class StepBudget:
+    """A training config whose epochs are chosen per fit so that each fit makes about `steps` steps."""
+
+    config: Any  # a TrainConfig (fields `epochs`, `batch_size`, method `replace`)
+    steps: int
+
+    def for_size(self, num_modules: int) -> Any:
+        steps_per_epoch = max(1, num_modules // self.config.batch_size)
+        return self.config.replace(epochs=max(1, math.ceil(self.steps / steps_per_epoch)))
+
+
+def config_for_size(config: Any, num_modules: int) -> Any:
+    """The config to fit `num_modules` modules with (a `StepBudget` resolves to concrete epochs)."""
+    return config.for_size(num_modules) if isinstance(config, StepBudget) else config
 
 
 def training_config(recipe: str) -> Any:
@@ -24,9 +49,4 @@ def training_config(recipe: str) -> Any:
         return TrainConfig.paper()
     if recipe == "recommended":
         return TrainConfig.recommended()
-    return search_config(TrainConfig.recommended())
-
-
-def search_config(recommended: Any) -> Any:
-    """The recommended config with what search needs changed."""
-    return recommended
+    return StepBudget(TrainConfig.recommended().replace(**SEARCH_SETTINGS), SEARCH_STEPS)

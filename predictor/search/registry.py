@@ -17,7 +17,7 @@ from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
 from predictor.search.strategies.progressive import ProgressiveSearch
 from predictor.search.strategies.random_search import RandomSearch
 from predictor.search.strategies.reinforce import Reinforce
-from predictor.search.surrogate import DEFAULT_FIT, Surrogate, import_object
+from predictor.search.surrogate import DEFAULT_FIT, Surrogate, TwoStageSurrogate, import_object
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,13 @@ def _paper(settings: StrategySettings) -> Strategy:
     return PredictorGuidedSearch.one_shot(settings.surrogate(settings.paper_recipe, 1), settings.paper_initial_queries)
 
 
+def _paper_two_stage(settings: StrategySettings) -> Strategy:
+    regressor = training_config(settings.paper_recipe)
+    classifier = regressor.replace(task="classification")
+    surrogate = TwoStageSurrogate(import_object(settings.fit), classifier, regressor, threshold=classifier.threshold)
+    return PredictorGuidedSearch.one_shot(surrogate, settings.paper_initial_queries, name="paper-two-stage")
+
+
 STRATEGIES: dict[str, Callable[[StrategySettings], Strategy]] = {
     "random": lambda settings: RandomSearch(),
     "evolution": lambda settings: RegularizedEvolution(),
@@ -60,13 +67,14 @@ STRATEGIES: dict[str, Callable[[StrategySettings], Strategy]] = {
     "pnas": lambda settings: ProgressiveSearch(settings.surrogate(), schedule=settings.schedule),
     "params": lambda settings: ParameterRanking(),
     "paper": _paper,
+    "paper-two-stage": _paper_two_stage,
     "predictor": _predictor,
     "predictor-ucb": _predictor_ucb,
 }
 
 # Rough relative cost of a trial, to start the long ones first.
-_COST = {"random": 0, "params": 0, "evolution": 1, "reinforce": 3, "paper": 2, "pnas": 5, "predictor": 5,
-         "predictor-ucb": 10}
+_COST = {"random": 0, "params": 0, "evolution": 1, "reinforce": 3, "paper": 2, "paper-two-stage": 3, "pnas": 5,
+         "predictor": 5, "predictor-ucb": 10}
 
 
 def build_strategy(name: str, settings: StrategySettings | None = None) -> Strategy:
