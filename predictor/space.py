@@ -56,12 +56,13 @@ NUM_INTERIOR_OPS = 3
 PUBLISHED_COUNTS = {2: 1, 3: 6, 4: 84, 5: 2441, 6: 62010, 7: 359082}
 
 _ARRAYS = ("hashes", "num_vertices", "adjacency", "operations")
-_HEX_PAIRS = np.frombuffer(b"".join(f"{byte:02x}".encode() for byte in range(256)), dtype=np.uint8).reshape(256, 2)
+# byte -> its two lower-case hex digits, as one 16-bit word (the bytes in memory order)
+_HEX_WORDS = np.frombuffer(b"".join(f"{byte:02x}".encode() for byte in range(256)), dtype=np.uint16)
 
 # Work sizes of one task: small enough to balance two or more processes and keep
 # the arrays of a task in cache, large enough that per-task overhead does not matter.
-_GRAPHS_PER_DEDUP_TASK = 1 << 16
-_GRAPHS_PER_HASH_TASK = 1 << 14
+_GRAPHS_PER_DEDUP_TASK = 1 << 15
+_GRAPHS_PER_HASH_TASK = 1 << 12
 _GRAPHS_WORTH_A_POOL = 50_000
 
 
@@ -166,19 +167,21 @@ _IN_WEIGHT = np.uint64(0x9E3779B97F4A7C15)
 _OUT_WEIGHT = np.uint64(0xD6E8FEB86659FD93)
 
 
-def _mix64(values: np.ndarray, salt: int) -> np.ndarray:
-    """SplitMix64 finaliser of values + salt: a bijective scrambler of 64-bit words.
+def _mix64(values: np.ndarray, salt: int, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser of values + salt into `out`: a bijective scrambler of 64-bit words.
 
     Sums of scrambled states behave like random hashes of multisets, which is what
-    the official hash gets from md5 over sorted neighbour lists.
+    the official hash gets from md5 over sorted neighbour lists. (Writing into given
+    buffers instead of new arrays makes this several times faster.)
     """
-    mixed = values + np.uint64(salt)
-    mixed ^= mixed >> np.uint64(30)
-    mixed *= _MIX_MULTIPLIER_1
-    mixed ^= mixed >> np.uint64(27)
-    mixed *= _MIX_MULTIPLIER_2
-    mixed ^= mixed >> np.uint64(31)
-    return mixed
+    np.add(values, np.uint64(salt), out=out)
+    for shift, multiplier in ((30, _MIX_MULTIPLIER_1), (27, _MIX_MULTIPLIER_2)):
+        np.right_shift(out, np.uint64(shift), out=scratch)
+        out ^= scratch
+        out *= multiplier
+    np.right_shift(out, np.uint64(31), out=scratch)
+    out ^= scratch
+    return out
 
 
 def initial_vertex_codes(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -196,25 +199,30 @@ def wl_keys(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
     rounds as there are vertices, and the key is a multiset sum of the final states.
     The two rows are independent 64-bit lanes.
     """
-    num_vertices = matrices.shape[-1]
-    adjacency = matrices.astype(np.uint64)  # (M, V, V)
-    transposed = np.ascontiguousarray(adjacency.transpose(0, 2, 1))
-    codes = initial_vertex_codes(matrices[:, None, :, :], labels[None, :, :]).astype(np.uint64)  # (M, L, V)
-    keys = np.empty((2, codes.shape[0] * codes.shape[1]), dtype=np.uint64)
+    num_matrices, num_vertices, _ = matrices.shape
+    # States are laid out (matrix, vertex, labelling) so that one edge slot of all
+    # graphs is a single (M, L) operation; an absent edge weighs 0.
+    codes = initial_vertex_codes(matrices[:, None], labels[None]).transpose(0, 2, 1)
+    codes = np.ascontiguousarray(codes, dtype=np.uint64)  # (M, V, L)
+    edges = [(x, y) for y in range(1, num_vertices) for x in range(y)]
+    in_weights = {(x, y): (matrices[:, x, y, None].astype(np.uint64) * _IN_WEIGHT) for x, y in edges}
+    out_weights = {(x, y): (matrices[:, x, y, None].astype(np.uint64) * _OUT_WEIGHT) for x, y in edges}
+    keys = np.empty((2, num_matrices * len(labels)), dtype=np.uint64)
+    states, scrambled, scratch = (np.empty_like(codes) for _ in range(3))
+    term = np.empty_like(codes[:, 0])
     for lane in range(2):
         salt = 0x5EED0000 + 0x1000 * lane
-        states = _mix64(codes, salt)
+        _mix64(codes, salt, out=states, scratch=scratch)
         for round_index in range(num_vertices):
-            scrambled = _mix64(states, salt + 1 + round_index)
-            # (states @ A)[..., v] sums over the in-neighbours of v; A transposed, over the out-neighbours.
-            in_sums = np.matmul(scrambled, adjacency)
-            out_sums = np.matmul(scrambled, transposed)
-            in_sums *= _IN_WEIGHT
-            out_sums *= _OUT_WEIGHT
-            states = scrambled
-            states += in_sums
-            states += out_sums
-        keys[lane] = _mix64(states, salt + 0xFFF).sum(axis=-1, dtype=np.uint64).reshape(-1)
+            _mix64(states, salt + 1 + round_index, out=scrambled, scratch=scratch)
+            states[...] = scrambled
+            for x, y in edges:  # x is an in-neighbour of y, y an out-neighbour of x
+                np.multiply(scrambled[:, x], in_weights[x, y], out=term)
+                states[:, y] += term
+                np.multiply(scrambled[:, y], out_weights[x, y], out=term)
+                states[:, x] += term
+        _mix64(states, salt + 0xFFF, out=scrambled, scratch=scratch)
+        keys[lane] = scrambled.sum(axis=1, dtype=np.uint64).reshape(-1)
     return keys
 
 
@@ -246,7 +254,7 @@ def _md5_rows(messages: np.ndarray) -> np.ndarray:
 
 def _hex(digests: np.ndarray) -> np.ndarray:
     """Lower-case hex (..., 32) uint8 of raw digests (..., 16), as `hexdigest()` writes them."""
-    return _HEX_PAIRS[digests].reshape(digests.shape[:-1] + (32,))
+    return np.take(_HEX_WORDS, digests).view(np.uint8)
 
 
 def _rank_within_graph(digests: np.ndarray) -> np.ndarray:
@@ -262,11 +270,26 @@ def _rank_within_graph(digests: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _neighbours_in_digest_order(ranks: np.ndarray, graphs: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-    """Reorder each row of neighbour vertex ids (< 8) by the rank of their digests."""
-    order_keys = ranks[graphs[:, None], neighbours] * 8 + neighbours
-    order_keys.sort(axis=1)
-    return order_keys & 7
+class _NeighbourLists:
+    """Row-wise neighbours of every vertex of n graphs, as flat ids graph * V + vertex."""
+
+    def __init__(self, adjacency: np.ndarray):
+        n, self.num_vertices, _ = adjacency.shape
+        self.graphs, _, self.neighbours = np.nonzero(adjacency)  # row-major: each row's neighbours together, in order
+        self.first = np.zeros(n * self.num_vertices + 1, dtype=np.int64)
+        np.cumsum(adjacency.sum(axis=2).ravel(), out=self.first[1:])
+
+    def of(self, members: np.ndarray, degree: int) -> np.ndarray:
+        """(len(members), degree) neighbours of the flat vertex ids `members`, each having `degree`."""
+        positions = self.first[members][:, None] + np.arange(degree)
+        return self.graphs[positions] * self.num_vertices + self.neighbours[positions]
+
+
+def _in_digest_order(flat_ranks: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """Each row of flat vertex ids reordered by the rank of their digests (ties in any order)."""
+    keys = (flat_ranks[neighbours] << 32) | neighbours
+    keys.sort(axis=1)
+    return keys & 0xFFFFFFFF
 
 
 def module_hashes(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -281,53 +304,48 @@ def module_hashes(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
     count, num_vertices = labels.shape
     if count == 0:
         return np.empty(0, dtype="S32")
-    if num_vertices > 8:
-        raise ValueError("module_hashes packs vertex ids in 3 bits: at most 8 vertices")
+    if count * num_vertices >= 1 << 32:
+        raise ValueError("module_hashes packs vertex ids in 32 bits: hash fewer graphs at a time")
 
-    in_degree = matrices.sum(axis=1)
-    out_degree = matrices.sum(axis=2)
-    codes = initial_vertex_codes(matrices, labels)
+    codes = initial_vertex_codes(matrices, labels).ravel()
     distinct_codes, code_index = np.unique(codes, return_inverse=True)
     round0 = [
         _md5(str((int(c) // 64, int(c) // 8 % 8, int(c) % 8 + OUTPUT_LABEL)).encode()).digest()
         for c in distinct_codes
     ]
-    digests = np.frombuffer(b"".join(round0), dtype=np.uint8).reshape(-1, 16)[code_index.reshape(count, num_vertices)]
+    digests = np.frombuffer(b"".join(round0), dtype=np.uint8).reshape(-1, 16)[code_index.ravel()]  # (n * V, 16)
 
     # Vertices with the same (in-degree, out-degree) share one message layout.
+    in_degree = matrices.sum(axis=1).ravel()
+    out_degree = matrices.sum(axis=2).ravel()
+    predecessors = _NeighbourLists(matrices.transpose(0, 2, 1))
+    successors = _NeighbourLists(matrices)
     groups = []
-    for a, b in sorted(set(zip(in_degree.ravel().tolist(), out_degree.ravel().tolist()))):
-        graphs, vertices = np.nonzero((in_degree == a) & (out_degree == b))
-        # stable argsort of "not an edge" lists the neighbours in increasing vertex order
-        in_neighbours = np.argsort(~matrices[graphs, :, vertices], axis=1, kind="stable")[:, :a]
-        out_neighbours = np.argsort(~matrices[graphs, vertices, :], axis=1, kind="stable")[:, :b]
-        groups.append((a, b, graphs, vertices, in_neighbours, out_neighbours))
+    for a, b in sorted(set(zip(in_degree.tolist(), out_degree.tolist()))):
+        members = np.flatnonzero((in_degree == a) & (out_degree == b))
+        groups.append((a, b, members, predecessors.of(members, a), successors.of(members, b)))
 
     for _ in range(num_vertices):
-        hex_digests = _hex(digests)
-        ranks = _rank_within_graph(digests)
+        hex_items = _hex(digests).view("S32").ravel()
+        flat_ranks = _rank_within_graph(digests.reshape(count, num_vertices, 16)).ravel()
         new_digests = np.empty_like(digests)
-        for a, b, graphs, vertices, in_neighbours, out_neighbours in groups:
+        for a, b, members, in_neighbours, out_neighbours in groups:
             # message: sorted in-neighbour hexes | sorted out-neighbour hexes | own hex
-            messages = np.empty((len(graphs), 32 * (a + b + 1) + 2), dtype=np.uint8)
-            sorted_in = hex_digests[graphs[:, None], _neighbours_in_digest_order(ranks, graphs, in_neighbours)]
-            sorted_out = hex_digests[graphs[:, None], _neighbours_in_digest_order(ranks, graphs, out_neighbours)]
-            messages[:, : 32 * a] = sorted_in.reshape(len(graphs), 32 * a)
+            messages = np.empty((len(members), 32 * (a + b + 1) + 2), dtype=np.uint8)
+            messages[:, : 32 * a] = hex_items[_in_digest_order(flat_ranks, in_neighbours)].view(np.uint8)
             messages[:, 32 * a] = ord("|")
-            messages[:, 32 * a + 1 : 32 * (a + b) + 1] = sorted_out.reshape(len(graphs), 32 * b)
+            messages[:, 32 * a + 1 : 32 * (a + b) + 1] = hex_items[_in_digest_order(flat_ranks, out_neighbours)].view(np.uint8)
             messages[:, 32 * (a + b) + 1] = ord("|")
-            messages[:, 32 * (a + b) + 2 :] = hex_digests[graphs, vertices]
-            new_digests[graphs, vertices] = _md5_rows(messages)
+            messages[:, 32 * (a + b) + 2 :] = hex_items[members, None].view(np.uint8)
+            new_digests[members] = _md5_rows(messages)
         digests = new_digests
 
     # fingerprint: md5 of str(sorted(hex digests)), i.e. "['h0', 'h1', ...]"
-    hex_digests = _hex(digests)
-    order = np.argsort(_rank_within_graph(digests), axis=1)
-    sorted_hex = np.take_along_axis(hex_digests, order[:, :, None], axis=1)
-    quoted = np.empty((count, num_vertices, 36), dtype=np.uint8)
-    quoted[:, :, 0] = ord("'")
-    quoted[:, :, 1:33] = sorted_hex
-    quoted[:, :, 33:] = np.frombuffer(b"', ", dtype=np.uint8)
+    flat_ranks = _rank_within_graph(digests.reshape(count, num_vertices, 16)).ravel()
+    quoted = np.empty((count * num_vertices, 36), dtype=np.uint8)
+    quoted[:, 0] = ord("'")
+    quoted[flat_ranks + np.arange(count).repeat(num_vertices) * num_vertices, 1:33] = _hex(digests)
+    quoted[:, 33:] = np.frombuffer(b"', ", dtype=np.uint8)
     messages = np.empty((count, 36 * num_vertices), dtype=np.uint8)
     messages[:, 0] = ord("[")
     messages[:, 1:-1] = quoted.reshape(count, -1)[:, :-2]  # without the last ", "
