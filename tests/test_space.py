@@ -237,3 +237,29 @@ def test_interrupted_write_leaves_no_partial_cache(tmp_path: Path, monkeypatch: 
     assert os.listdir(tmp_path) == ["space.npz"]
     monkeypatch.setattr(space_module.np, "savez", real_savez)
     assert_same_space(load_space(path, max_vertices=4, progress=False), good)
+
+
+# ---------------------------------------------------------------------------- real sample
+
+
+@pytest.mark.slow
+def test_every_module_of_the_real_sample_is_its_space_row_byte_for_byte(full_space: Space, sample_tfrecord: Path) -> None:
+    from predictor.cell import OP_CODES
+    from predictor.records import read_records
+
+    graphs: dict[str, tuple[str, str]] = {}
+    for record in read_records(sample_tfrecord):
+        graphs.setdefault(record.module_hash, (record.raw_adjacency, record.raw_operations))
+    assert len(graphs) == 20_031  # the sample's README
+
+    for module_hash, (raw_adjacency, raw_operations) in graphs.items():
+        ops = raw_operations.split(",")
+        v = len(ops)
+        adjacency = np.zeros((7, 7), dtype=np.int8)
+        adjacency[:v, :v] = np.array([int(bit) for bit in raw_adjacency], dtype=np.int8).reshape(v, v)
+        operations = np.zeros(7, dtype=np.int8)
+        operations[:v] = [OP_CODES[op] for op in ops]
+        row = full_space.index_of(module_hash)
+        assert full_space.num_vertices[row] == v, module_hash
+        assert full_space.adjacency[row].tobytes() == adjacency.tobytes(), module_hash
+        assert full_space.operations[row].tobytes() == operations.tobytes(), module_hash

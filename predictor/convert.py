@@ -1,0 +1,290 @@
+"""tfrecord -> HDF5: stream the official records into the project's one-file dataset.
+
+Blocks of whole records are decoded in worker processes (JSON, base64, protobuf are
+the cost); the parent only assigns rows and repeat indices and keeps compact numpy
+arrays, never one Python object per record, so memory stays bounded on the 5-million
+record release. The output is written to a temporary file and renamed at the end.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import google_crc32c
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from predictor.cell import MAX_VERTICES, OP_CODES
+from predictor.records import Block, RecordError, decode_fields, decode_metrics, frames, parse_graph, read_blocks
+
+FORMAT_VERSION = 1
+BUDGETS = (4, 12, 36, 108)
+NUM_REPEATS = 3
+METRIC_FIELDS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
+EVALUATION_POINTS = ("halfway", "final")
+_FIELD_OF_NUMBER = {2: 0, 3: 1, 4: 2, 5: 3}  # EvaluationData field number -> METRIC_FIELDS index
+_NAN = float("nan")
+_BUDGET_INDEX = {budget: i for i, budget in enumerate(BUDGETS)}
+
+
+@dataclass
+class DecodedBlock:
+    """What a worker sends back for a block: one compact row per record."""
+
+    first_index: int
+    hashes: np.ndarray  # (n,) S32
+    offsets: np.ndarray  # (n,) int64, byte offset of each record (for error messages)
+    epochs: np.ndarray  # (n,) int32
+    values: np.ndarray  # (n, 2, 4) float32, NaN where the record holds no value
+    parameters: np.ndarray  # (n,) int64, -1 where absent
+    new_graphs: dict[bytes, tuple[int, int, np.ndarray, np.ndarray, int]]  # hash -> (index, offset, adj, ops, V)
+
+
+_graphs_seen: dict[bytes, tuple[str, str]] = {}  # per process: first graph of every hash this process decoded
+
+
+def _reset_worker() -> None:
+    _graphs_seen.clear()
+
+
+def _point_values(point) -> list[float]:
+    """[training_time, train, validation, test accuracy] of an EvaluationData, NaN where unset."""
+    fields = point.ListFields()  # set fields only, ordered by field number
+    if len(fields) >= 5 and fields[4][0].number == 5 and fields[0][0].number == 1:
+        return [fields[1][1], fields[2][1], fields[3][1], fields[4][1]]  # the complete case, common in the release
+    values = [_NAN] * 4
+    for field, value in fields:
+        slot = _FIELD_OF_NUMBER.get(field.number)
+        if slot is not None:
+            values[slot] = value
+    return values
+
+
+def decode_block(block: Block) -> DecodedBlock:
+    """Decode every record of a block; checks CRCs, JSON, metrics and graph consistency."""
+    hashes, epochs, offsets, parameters, flat_values = [], [], [], [], []
+    new_graphs = {}
+    for index, offset, data in frames(block):
+        try:
+            module_hash, budget, raw_adjacency, raw_operations, raw_metrics = decode_fields(data)
+            key = module_hash.encode()
+            if len(key) != 32:
+                raise ValueError(f"module hash {module_hash!r} is not 32 hex characters")
+            seen = _graphs_seen.get(key)
+            if seen is None:
+                matrix, ops = parse_graph(raw_adjacency, raw_operations)
+                if len(ops) > MAX_VERTICES:
+                    raise ValueError(f"{len(ops)} vertices; at most {MAX_VERTICES} allowed")
+                adjacency = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
+                adjacency[: len(ops), : len(ops)] = matrix
+                codes = np.zeros(MAX_VERTICES, np.int8)
+                codes[: len(ops)] = [OP_CODES[op] for op in ops]
+                _graphs_seen[key] = (raw_adjacency, raw_operations)
+                new_graphs[key] = (index, offset, adjacency, codes, len(ops))
+            elif seen[0] != raw_adjacency or seen[1] != raw_operations:
+                raise ValueError(
+                    f"module {module_hash} appears with two different graphs: {seen} and {(raw_adjacency, raw_operations)}"
+                )
+            metrics = decode_metrics(raw_metrics)
+            points = metrics.evaluation_data
+            if len(points) != 3:
+                raise ValueError(f"expected 3 evaluation points (start, halfway, end), found {len(points)}")
+        except ValueError as error:
+            raise RecordError(block.path, index, offset, str(error)) from None
+        flat_values.append(_point_values(points[1]) + _point_values(points[2]))
+        hashes.append(key)
+        epochs.append(budget)
+        offsets.append(offset)
+        parameters.append(metrics.trainable_parameters if metrics.HasField("trainable_parameters") else -1)
+    return DecodedBlock(
+        first_index=block.first_index,
+        hashes=np.array(hashes, dtype="S32"),
+        offsets=np.array(offsets, dtype=np.int64),
+        epochs=np.array(epochs, dtype=np.int32),
+        values=np.array(flat_values, dtype=np.float32).reshape(-1, 2, 4),
+        parameters=np.array(parameters, dtype=np.int64),
+        new_graphs=new_graphs,
+    )
+
+
+class _Rows:
+    """Module rows in order of first appearance, and the repeats seen per (row, budget)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.row_of: dict[bytes, int] = {}
+        self.adjacency = np.zeros((1024, MAX_VERTICES, MAX_VERTICES), np.int8)
+        self.operations = np.zeros((1024, MAX_VERTICES), np.int8)
+        self.num_vertices = np.zeros(1024, np.int8)
+        self.parameters = np.full(1024, -1, np.int64)
+        self.repeats_seen = np.zeros((1024, len(BUDGETS)), np.int8)
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def _grow(self, size: int) -> None:
+        capacity = len(self.num_vertices)
+        if size <= capacity:
+            return
+        capacity = max(size, 2 * capacity)
+        for name in ("adjacency", "operations", "num_vertices", "parameters", "repeats_seen"):
+            old = getattr(self, name)
+            new = np.zeros((capacity, *old.shape[1:]), old.dtype) if name != "parameters" else np.full(capacity, -1, old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    def add(self, decoded: DecodedBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, budget index, repeat index) of every record of a decoded block."""
+        row_of = self.row_of
+        rows = np.array([row_of.setdefault(h, len(row_of)) for h in decoded.hashes.tolist()], dtype=np.int64)
+        self._grow(len(row_of))
+        for key, (index, offset, adjacency, codes, num_vertices) in decoded.new_graphs.items():
+            row = row_of[key]
+            if self.num_vertices[row] == 0:
+                self.adjacency[row], self.operations[row], self.num_vertices[row] = adjacency, codes, num_vertices
+            elif (
+                self.num_vertices[row] != num_vertices
+                or not np.array_equal(self.adjacency[row], adjacency)
+                or not np.array_equal(self.operations[row], codes)
+            ):
+                raise RecordError(self.path, index, offset, f"module {key.decode()} appears with two different graphs")
+
+        budgets = np.full(len(rows), -1, np.int64)
+        for budget, budget_index in _BUDGET_INDEX.items():
+            budgets[decoded.epochs == budget] = budget_index
+        if (budgets < 0).any():
+            bad = int(np.flatnonzero(budgets < 0)[0])
+            raise RecordError(
+                self.path, decoded.first_index + bad, int(decoded.offsets[bad]),
+                f"epoch budget {int(decoded.epochs[bad])} is not one of {BUDGETS}",
+            )
+        # Repeat index = order of appearance for (row, budget): earlier blocks, then earlier in this block.
+        keys = rows * len(BUDGETS) + budgets
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        group_start = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        rank = np.arange(len(keys)) - np.repeat(group_start, np.diff(np.r_[group_start, len(keys)]))
+        repeats = np.empty(len(keys), np.int64)
+        repeats[order] = rank
+        repeats += self.repeats_seen[rows, budgets]
+        if (repeats >= NUM_REPEATS).any():
+            bad = int(np.flatnonzero(repeats >= NUM_REPEATS)[0])
+            raise RecordError(
+                self.path, decoded.first_index + bad, int(decoded.offsets[bad]),
+                f"more than {NUM_REPEATS} repeats of module {decoded.hashes[bad].decode()} at {BUDGETS[budgets[bad]]} epochs",
+            )
+        np.maximum.at(self.repeats_seen, (rows, budgets), (repeats + 1).astype(np.int8))
+
+        has_parameters = decoded.parameters >= 0
+        first_parameters = self.parameters[rows[has_parameters]] < 0
+        self.parameters[rows[has_parameters][first_parameters]] = decoded.parameters[has_parameters][first_parameters]
+        return rows, budgets, repeats
+
+
+def _decoded_blocks(path: str, workers: int) -> Iterator[tuple[Block, DecodedBlock]]:
+    """Decoded blocks in file order, decoded by a pool of `workers` processes (or inline for 1)."""
+    blocks = read_blocks(path)
+    if workers <= 1:
+        _reset_worker()
+        for block in blocks:
+            yield block, decode_block(block)
+        return
+    sizes: list[Block] = []
+
+    def remember(stream: Iterator[Block]) -> Iterator[Block]:
+        for block in stream:
+            sizes.append(block)
+            yield block
+
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with context.Pool(workers, initializer=_reset_worker) as pool:
+        for decoded in pool.imap(decode_block, remember(blocks), chunksize=1):
+            yield sizes.pop(0), decoded
+
+
+def convert(
+    source: str | Path,
+    output: str | Path,
+    *,
+    force: bool = False,
+    workers: int | None = None,
+    progress: bool = True,
+    on_block: Callable[[int], None] | None = None,
+) -> dict:
+    """Convert a NAS-Bench-101 tfrecord to the HDF5 schema of the project; returns a summary.
+
+    Refuses to overwrite `output` unless `force`; writes `output` atomically.
+    """
+    source, output = Path(source), Path(output)
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no such file")
+    if output.exists() and not force:
+        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    workers = workers or min(2, os.cpu_count() or 1)
+    started = time.perf_counter()
+    rows = _Rows(str(source))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    checksum = 0
+    num_records = 0
+    with tqdm(total=source.stat().st_size, unit="B", unit_scale=True, desc="converting", disable=not progress) as bar:
+        for block, decoded in _decoded_blocks(str(source), workers):
+            checksum = google_crc32c.extend(checksum, block.data)
+            parts.append((*rows.add(decoded), decoded.values))
+            num_records += len(decoded.hashes)
+            bar.update(len(block.data))
+            bar.set_postfix(records_per_s=f"{num_records / (time.perf_counter() - started):,.0f}", refresh=False)
+            if on_block:
+                on_block(num_records)
+    if num_records == 0:
+        raise RecordError(source, 0, 0, "the file holds no records")
+
+    n = len(rows)
+    metrics = np.full((n, len(BUDGETS), NUM_REPEATS, len(EVALUATION_POINTS), len(METRIC_FIELDS)), np.nan, np.float32)
+    for record_rows, budgets, repeats, values in parts:
+        metrics[record_rows, budgets, repeats] = values
+    del parts
+    hashes = np.empty(n, dtype="S32")
+    for key, row in rows.row_of.items():
+        hashes[row] = key
+
+    _write_hdf5(
+        output,
+        {
+            "hash": hashes,
+            "num_vertices": rows.num_vertices[:n],
+            "trainable_parameters": rows.parameters[:n].astype(np.int32),
+            "adjacency": rows.adjacency[:n],
+            "operations": rows.operations[:n],
+            "metrics": metrics,
+        },
+        {
+            "source_name": source.name,
+            "source_size": source.stat().st_size,
+            "source_crc32c": f"{checksum:08x}",
+            "num_records": num_records,
+            "format_version": FORMAT_VERSION,
+            "budgets": np.array(BUDGETS, np.int32),
+            "metrics_axes": "module, budget (epochs 4/12/36/108), repeat, point (halfway/final), field",
+            "metrics_fields": ",".join(METRIC_FIELDS),
+        },
+    )
+    return {"modules": n, "records": num_records, "seconds": time.perf_counter() - started}
+
+
+def _write_hdf5(output: Path, datasets: dict[str, np.ndarray], attributes: dict) -> None:
+    """Write to a temporary file beside `output` and rename, so no half-written file is ever left."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        with h5py.File(temporary, "w") as file:
+            for name, array in datasets.items():
+                file.create_dataset(name, data=array)
+            file.attrs.update(attributes)
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)

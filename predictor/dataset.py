@@ -1,0 +1,196 @@
+"""The dataset: the converted HDF5 file behind a small query API like the official `nasbench` one.
+
+Opening reads only the hash column (for lookups); the metrics block is read once, on
+first use. Metric names are the official ones (`final_validation_accuracy`, ...).
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from predictor.cell import Cell
+from predictor.convert import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS, NUM_REPEATS
+
+BLOWN_UP_ACCURACY = 0.2  # a final accuracy below this is a run that diverged (~10% = chance)
+
+
+class ModuleNotInDatasetError(KeyError):
+    """A valid cell that this file does not hold (the real sample holds 20,031 of 423,624)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NASBench:
+    """Read-only access to a converted NAS-Bench-101 HDF5 file."""
+
+    def __init__(self, path: str | Path = "data/nasbench.hdf5"):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(
+                f"{self.path}: no such file. Convert the official tfrecord first: "
+                "python tools/nasbench_tfrecord_converter.py --input PATH.tfrecord --output " + str(self.path)
+            )
+        self._file = h5py.File(self.path, "r")
+        missing = {"hash", "num_vertices", "trainable_parameters", "adjacency", "operations", "metrics"} - set(self._file)
+        if missing:
+            raise ValueError(f"{self.path}: not a NAS-Bench-101 HDF5 file (missing datasets {sorted(missing)})")
+        self.hashes: np.ndarray = self._file["hash"][:].astype("S32")
+        self.attrs = dict(self._file.attrs)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def __iter__(self) -> Iterator[str]:
+        """Module hashes, in file order."""
+        return (h.decode() for h in self.hashes)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> NASBench:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- whole columns, loaded once -------------------------------------------------
+    @cached_property
+    def num_vertices(self) -> np.ndarray:
+        return self._file["num_vertices"][:]
+
+    @cached_property
+    def trainable_parameters(self) -> np.ndarray:
+        return self._file["trainable_parameters"][:]
+
+    @cached_property
+    def adjacency(self) -> np.ndarray:
+        return self._file["adjacency"][:]
+
+    @cached_property
+    def operations(self) -> np.ndarray:
+        return self._file["operations"][:]
+
+    @cached_property
+    def metrics(self) -> np.ndarray:
+        """(N, budget, repeat, halfway/final, field) float32; NaN where the source holds nothing."""
+        return self._file["metrics"][:]
+
+    @cached_property
+    def _row_of_hash(self) -> dict[bytes, int]:
+        return {h: i for i, h in enumerate(self.hashes.tolist())}
+
+    @cached_property
+    def budgets(self) -> tuple[int, ...]:
+        """Budgets (epochs) for which this file holds at least one value."""
+        present = ~np.isnan(self.metrics).all(axis=(0, 2, 3, 4))
+        return tuple(b for b, p in zip(BUDGETS, present) if p)
+
+    # --- lookups ------------------------------------------------------------------
+    def row(self, module_hash: str | bytes) -> int:
+        """Row index of a module hash; ModuleNotInDatasetError when the file does not hold it."""
+        key = module_hash.encode() if isinstance(module_hash, str) else module_hash
+        row = self._row_of_hash.get(key)
+        if row is None:
+            raise ModuleNotInDatasetError(f"module {key.decode()} is not in {self.path} ({len(self)} modules)")
+        return row
+
+    def rows(self, module_hashes: Sequence[str | bytes]) -> np.ndarray:
+        return np.array([self.row(h) for h in module_hashes], dtype=np.int64)
+
+    def cell(self, row: int) -> Cell:
+        return Cell.from_padded(self.adjacency[row], self.operations[row], self.num_vertices[row])
+
+    def get_metrics_from_hash(self, module_hash: str) -> tuple[dict, dict[int, list[dict]]]:
+        """(fixed metrics, {budget: [one dict per repeat]}), like the official API; NaN values left out."""
+        row = self.row(module_hash)
+        cell = self.cell(row)
+        fixed = {
+            "module_adjacency": cell.matrix.astype(int).tolist(),
+            "module_operations": list(cell.ops),
+            "trainable_parameters": int(self.trainable_parameters[row]),
+        }
+        computed = {}
+        values = self._file["metrics"][row]
+        for b, budget in enumerate(BUDGETS):
+            runs = [_named(values[b, r]) for r in range(NUM_REPEATS) if not np.isnan(values[b, r]).all()]
+            if runs:
+                computed[budget] = runs
+        return fixed, computed
+
+    def query(
+        self,
+        cell: Cell,
+        epochs: int = 108,
+        repeat: int | str = "random",
+        stop_halfway: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> dict:
+        """Metrics of a cell at a budget, with the official key names.
+
+        repeat: "random" (one stored repeat at random, like the official API), an index,
+        or "mean" (mean over the stored repeats).
+        """
+        if epochs not in BUDGETS:
+            raise ValueError(f"budget {epochs} is not one of {BUDGETS}")
+        row = self.row(cell.hash)
+        values = self._file["metrics"][row, BUDGETS.index(epochs), :, 0 if stop_halfway else 1]
+        stored = [r for r in range(NUM_REPEATS) if not np.isnan(values[r]).all()]
+        if not stored:
+            raise ValueError(f"{self.path} holds no {epochs}-epoch run of module {cell.hash}")
+        if repeat == "random":
+            chosen = values[(rng or np.random.default_rng()).choice(stored)]
+        elif repeat == "mean":
+            chosen = np.nanmean(values[stored], axis=0)
+        elif isinstance(repeat, (int, np.integer)) and repeat in stored:
+            chosen = values[repeat]
+        else:
+            raise ValueError(f"repeat must be 'random', 'mean' or one of the stored repeats {stored}, got {repeat!r}")
+        return {
+            "module_adjacency": cell.matrix.astype(int).tolist(),
+            "module_operations": list(cell.ops),
+            "trainable_parameters": int(self.trainable_parameters[row]),
+            **{field: float(v) for field, v in zip(METRIC_FIELDS, chosen)},
+        }
+
+    def accuracy(
+        self,
+        budget: int = 108,
+        field: str = "validation_accuracy",
+        repeat: int | str = 0,
+        point: str = "final",
+    ) -> np.ndarray:
+        """One value per module (N,): a given repeat, or "mean" over the stored repeats.
+
+        Blown-up runs (accuracy < 0.2) are set aside: an integer repeat that is blown up
+        or missing falls back to another sound repeat; "mean" averages the sound ones.
+        A module with no sound run keeps the mean of what is stored; NaN only where
+        nothing is stored.
+        """
+        values = self.metrics[:, BUDGETS.index(budget), :, EVALUATION_POINTS.index(point), METRIC_FIELDS.index(field)]
+        blown = values < BLOWN_UP_ACCURACY if field.endswith("accuracy") else np.zeros(values.shape, bool)
+        sound = np.where(blown, np.nan, values)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no value, by design
+            result = np.nanmean(sound, axis=1) if repeat == "mean" else sound[:, repeat].copy()
+            for other in range(NUM_REPEATS):
+                missing = np.isnan(result)
+                result[missing] = sound[missing, other]
+            missing = np.isnan(result)
+            result[missing] = np.nanmean(values[missing], axis=1)
+        return result
+
+
+def _named(values: np.ndarray) -> dict:
+    """Official metric names for one run: halfway_* and final_* of each field; NaN left out."""
+    named = {}
+    for p, point in enumerate(EVALUATION_POINTS):
+        for f, field in enumerate(METRIC_FIELDS):
+            if not np.isnan(values[p, f]):
+                named[f"{point}_{field}"] = float(values[p, f])
+    return named
