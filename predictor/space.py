@@ -33,6 +33,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from multiprocessing.pool import Pool
 from pathlib import Path
 
 import numpy as np
@@ -292,6 +293,26 @@ def _in_digest_order(flat_ranks: np.ndarray, neighbours: np.ndarray) -> np.ndarr
     return keys & 0xFFFFFFFF
 
 
+def _same_first_round_message(
+    initial_states: np.ndarray, members: np.ndarray, in_neighbours: np.ndarray, out_neighbours: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(first, inverse) of np.unique over the first-round messages of `members`, or None when not packable.
+
+    A first-round message only depends on the initial state (a few hundred kinds) of
+    the vertex and of its neighbours, so most vertices share theirs with another one:
+    hashing each distinct message once saves most of that round's md5 calls.
+    """
+    fields = 1 + in_neighbours.shape[1] + out_neighbours.shape[1]
+    if fields * 8 > 63 or initial_states.max(initial=0) >= 256:
+        return None
+    key = initial_states[members].astype(np.int64)
+    for neighbours in (in_neighbours, out_neighbours):
+        for column in np.sort(initial_states[neighbours], axis=1).T:
+            key = (key << 8) | column
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
 def module_hashes(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Official module hashes (n,) S32 of n graphs with the same number of vertices.
 
@@ -306,6 +327,10 @@ def module_hashes(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype="S32")
     if count * num_vertices >= 1 << 32:
         raise ValueError("module_hashes packs vertex ids in 32 bits: hash fewer graphs at a time")
+    in_degree = matrices.sum(axis=1).ravel()
+    out_degree = matrices.sum(axis=2).ravel()
+    if max(in_degree.max(), out_degree.max()) > 7 or labels.min() < OUTPUT_LABEL or labels.max() > 5:
+        raise ValueError("module_hashes packs degrees and labels in 3 bits: degrees <= 7, labels in -2..5")
 
     codes = initial_vertex_codes(matrices, labels).ravel()
     distinct_codes, code_index = np.unique(codes, return_inverse=True)
@@ -316,8 +341,6 @@ def module_hashes(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
     digests = np.frombuffer(b"".join(round0), dtype=np.uint8).reshape(-1, 16)[code_index.ravel()]  # (n * V, 16)
 
     # Vertices with the same (in-degree, out-degree) share one message layout.
-    in_degree = matrices.sum(axis=1).ravel()
-    out_degree = matrices.sum(axis=2).ravel()
     predecessors = _NeighbourLists(matrices.transpose(0, 2, 1))
     successors = _NeighbourLists(matrices)
     groups = []
@@ -325,19 +348,27 @@ def module_hashes(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
         members = np.flatnonzero((in_degree == a) & (out_degree == b))
         groups.append((a, b, members, predecessors.of(members, a), successors.of(members, b)))
 
-    for _ in range(num_vertices):
+    initial_states = code_index.ravel()
+    for round_index in range(num_vertices):
         hex_items = _hex(digests).view("S32").ravel()
         flat_ranks = _rank_within_graph(digests.reshape(count, num_vertices, 16)).ravel()
         new_digests = np.empty_like(digests)
         for a, b, members, in_neighbours, out_neighbours in groups:
+            sharing = None
+            if round_index == 0:
+                sharing = _same_first_round_message(initial_states, members, in_neighbours, out_neighbours)
+            hashed = slice(None) if sharing is None else sharing[0]
             # message: sorted in-neighbour hexes | sorted out-neighbour hexes | own hex
-            messages = np.empty((len(members), 32 * (a + b + 1) + 2), dtype=np.uint8)
-            messages[:, : 32 * a] = hex_items[_in_digest_order(flat_ranks, in_neighbours)].view(np.uint8)
+            messages = np.empty((len(members[hashed]), 32 * (a + b + 1) + 2), dtype=np.uint8)
+            messages[:, : 32 * a] = hex_items[_in_digest_order(flat_ranks, in_neighbours[hashed])].view(np.uint8)
             messages[:, 32 * a] = ord("|")
-            messages[:, 32 * a + 1 : 32 * (a + b) + 1] = hex_items[_in_digest_order(flat_ranks, out_neighbours)].view(np.uint8)
+            messages[:, 32 * a + 1 : 32 * (a + b) + 1] = hex_items[
+                _in_digest_order(flat_ranks, out_neighbours[hashed])
+            ].view(np.uint8)
             messages[:, 32 * (a + b) + 1] = ord("|")
-            messages[:, 32 * (a + b) + 2 :] = hex_items[members, None].view(np.uint8)
-            new_digests[members] = _md5_rows(messages)
+            messages[:, 32 * (a + b) + 2 :] = hex_items[members[hashed], None].view(np.uint8)
+            message_digests = _md5_rows(messages)
+            new_digests[members] = message_digests if sharing is None else message_digests[sharing[1]]
         digests = new_digests
 
     # fingerprint: md5 of str(sorted(hex digests)), i.e. "['h0', 'h1', ...]"
@@ -375,7 +406,7 @@ def _call(task: tuple[Callable, tuple]) -> np.ndarray:
     return function(*args)
 
 
-def _run_tasks(tasks: list[tuple[Callable, tuple]], pool, bar: tqdm) -> list[np.ndarray]:
+def _run_tasks(tasks: list[tuple[Callable, tuple]], pool: Pool | None, bar: tqdm) -> list[np.ndarray]:
     """Results of `tasks` in order, computed by `pool` when there is one; the bar counts graphs."""
     results = []
     for result in pool.imap(_call, tasks) if pool is not None else map(_call, tasks):
@@ -388,7 +419,7 @@ def _chunks(array: np.ndarray, size: int) -> Iterable[np.ndarray]:
     return (array[start : start + size] for start in range(0, len(array), max(1, size)))
 
 
-def _process_pool(workers: int):
+def _process_pool(workers: int) -> Pool:
     # fork starts in milliseconds and needs no importable __main__; elsewhere fall back to spawn.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     return multiprocessing.get_context(method).Pool(workers)
@@ -447,7 +478,7 @@ def enumerate_space(
         if pool is not None:
             pool.terminate()
 
-    count = sum(len(representatives[v][0]) for v in sizes)
+    count = total
     num_vertices = np.empty(count, dtype=np.int8)
     adjacency = np.zeros((count, MAX_VERTICES, MAX_VERTICES), dtype=np.int8)
     operations = np.zeros((count, MAX_VERTICES), dtype=np.int8)
@@ -471,6 +502,7 @@ def enumerate_space(
 
 # ----------------------------------------------------------------------------------
 # Cache
+
 
 def _read_cache(path: Path, max_vertices: int, max_edges: int) -> Space | None:
     """The cached space, or None when the file is missing, unreadable, stale or for other limits."""

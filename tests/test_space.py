@@ -78,6 +78,8 @@ def test_module_hashes_equal_hash_module_on_arbitrary_graphs() -> None:
     labels = rng.integers(-2, 3, size=(300, 6))
     hashes = space_module.module_hashes(matrices, labels)
     assert hashes.tolist() == [hash_module(m, l.tolist()).encode() for m, l in zip(matrices, labels)]
+    with pytest.raises(ValueError):
+        space_module.module_hashes(matrices, labels + 10)  # labels beyond what the packing holds
 
 
 def test_space_api() -> None:
