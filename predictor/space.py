@@ -15,9 +15,10 @@ calls each (minutes of CPU). Instead the enumeration runs in two vectorised stag
    Weisfeiler-Lehman refinement as the official hash (same initial vertex states, same
    in-/out-neighbour multisets, same V rounds), with random-like 64-bit sums standing in
    for md5 over sorted lists. Graphs with equal official hashes get equal keys by
-   construction; unequal ones get unequal keys except for a 2**-128-scale accident,
-   which would show as a missing module (the full space is checked against the
-   published counts). The first graph of each key is the representative.
+   construction; unequal ones get unequal keys except by an accident far less likely
+   than 2**-100 per pair, which would show as a missing module (the full space is
+   checked against the published counts). The first graph of each key is the
+   representative.
 2. hash: the official md5 hash of each representative only, computed for all
    representatives of one size at once (`module_hashes`).
 
