@@ -194,17 +194,17 @@ def _decoded_blocks(path: str, workers: int) -> Iterator[tuple[Block, DecodedBlo
         for block in blocks:
             yield block, decode_block(block)
         return
-    sizes: list[Block] = []
+    in_flight: list[Block] = []  # blocks handed to the pool, in order; imap answers in the same order
 
-    def remember(stream: Iterator[Block]) -> Iterator[Block]:
+    def handed_out(stream: Iterator[Block]) -> Iterator[Block]:
         for block in stream:
-            sizes.append(block)
+            in_flight.append(block)
             yield block
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with context.Pool(workers, initializer=_reset_worker) as pool:
-        for decoded in pool.imap(decode_block, remember(blocks), chunksize=1):
-            yield sizes.pop(0), decoded
+        for decoded in pool.imap(decode_block, handed_out(blocks), chunksize=1):
+            yield in_flight.pop(0), decoded
 
 
 def convert(
