@@ -6,7 +6,8 @@ network's parameter counts against a dataset file.
 
 The cell list is the search command's JSON (or a CSV; see predictor/child/cell_lists.py).
 One JSON line per finished cell is appended to --out; running the same command again
-resumes, skipping cells already trained for that budget.
+resumes, skipping cells already trained for that budget. Exit code: 0 when every cell
+trained, 1 when some failed (their lines hold the error), 2 for missing inputs.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="channels-last memory format (default: on for CUDA, off for CPU)")
     speed.add_argument("--compile", action="store_true", help="torch.compile the network (compile time is reported as setup_time)")
     speed.add_argument("--cuda-graph", action="store_true", help="capture the train step as one CUDA graph (CUDA only)")
+    speed.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     speed.add_argument("--ray", action="store_true", help="one Ray task per cell (local Ray; falls back to sequential if Ray is missing)")
     speed.add_argument("--ray-address", metavar="ADDR", help="run the Ray tasks on the cluster at ADDR (requires Ray)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -97,6 +99,10 @@ def train(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.check_params is not None:
         return check_params(args.check_params, progress=not args.no_progress)
     return train(args)
