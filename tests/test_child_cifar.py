@@ -7,7 +7,7 @@ import torch
 
 from predictor.child.cifar import (CIFAR_URL, PAD, RGB_MEAN, RGB_STD, CifarNotFoundError, DeviceCifar, ShuffledBatches,
                                    find_cifar_dir, load_cifar10)
-from synthetic_cifar import FILES, write_synthetic_cifar
+from tests.synthetic_cifar import FILES, write_synthetic_cifar
 
 PER_FILE = 12
 

@@ -12,7 +12,7 @@ from predictor.child.optim import TFRMSprop
 from predictor.child.param_count import count_parameters
 from predictor.child.train_step import TrainStep, warm_up_and_undo
 from predictor.child.training import METRIC_NAMES, ExecutionOptions, TrainingProtocol, train_and_evaluate
-from synthetic_cifar import write_synthetic_cifar
+from tests.synthetic_cifar import write_synthetic_cifar
 
 SMALL_CELL = Cell.from_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
                             ["input", "conv1x1-bn-relu", "maxpool3x3", "output"])

@@ -15,7 +15,7 @@ from predictor.child.channels import NetworkShape
 from predictor.child.results_log import ResultsLog
 from predictor.child.training import METRIC_NAMES, ExecutionOptions, TrainingProtocol
 from predictor.child.verify import RayUnavailableError, VerifySettings, train_cell, verify_cells
-from synthetic_cifar import write_synthetic_cifar
+from tests.synthetic_cifar import write_synthetic_cifar
 
 KNOWN_HASH = "00005c142e6f48ac74fdcf73e3439874"
 KNOWN_ROWS = ["0100110", "0010000", "0001001", "0000010", "0000010", "0000001", "0000000"]
