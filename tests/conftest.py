@@ -49,3 +49,14 @@ def full_space(full_space_cache_path: Path):
     from predictor.space import load_space
 
     return load_space(full_space_cache_path, progress=False)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy machine OpenMP barriers make them crawl."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -16,31 +16,19 @@ from predictor.child.param_check import check_parameter_counts
 from predictor.child.param_count import count_parameters
 from predictor.records import read_records
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "nb101" / "nb101_sample.tfrecord"
 KNOWN_HASH = "00005c142e6f48ac74fdcf73e3439874"  # published: 8,555,530 trainable parameters
 TRAIN_CHILD = Path(__file__).resolve().parents[1] / "tools" / "train_child.py"
 
 
 @pytest.fixture(scope="session")
-def sample_modules() -> dict[str, tuple[np.ndarray, list[str], int]]:
+def sample_modules(sample_tfrecord) -> dict[str, tuple[np.ndarray, list[str], int]]:
     """hash -> (adjacency, ops, trainable_parameters) of every module of the real sample."""
-    if not SAMPLE.is_file():
-        pytest.skip(f"real sample not found at {SAMPLE}")
     modules = {}
-    for record in read_records(SAMPLE):
+    for record in read_records(sample_tfrecord):
         if record.module_hash not in modules:
             matrix, ops = record.graph()
             modules[record.module_hash] = (matrix, ops, record.metrics.trainable_parameters)
     return modules
-
-
-@pytest.fixture
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine OpenMP barriers make them crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def load_train_child():
@@ -173,8 +161,6 @@ def test_check_params_command_on_hdf5(sample_modules, tmp_path, capsys):
     assert hashes[7] in out and "1 mismatches" in out
 
 
-def test_check_params_on_the_tfrecord():
-    if not SAMPLE.is_file():
-        pytest.skip(f"real sample not found at {SAMPLE}")
-    report = check_parameter_counts(SAMPLE)
+def test_check_params_on_the_tfrecord(sample_tfrecord):
+    report = check_parameter_counts(sample_tfrecord)
     assert report.modules == 20_031 and report.mismatches == []
