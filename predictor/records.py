@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,20 +111,16 @@ def frames(block: Block) -> Iterator[tuple[int, int, bytes]]:
         index += 1
 
 
-def decode_fields(data: bytes) -> tuple[str, int, str, str, str]:
-    """(module_hash, epochs, raw_adjacency, raw_operations, raw_metrics) of a record's JSON.
+# The official records are plain `["h", e, "a", "o", "m"]`: matched directly, anything else goes to the JSON parser.
+PLAIN_RECORD = re.compile(rb'\["([0-9a-f]{32})", (\d{1,6}), "([01]*)", "([a-z0-9,-]*)", "([A-Za-z0-9+/]*={0,2})"\]')
 
-    The official records are plain `["h", e, "a", "o", "m"]`; those are split directly,
-    anything else goes through the JSON parser (which also produces the error message).
-    """
-    parts = data.split(b'"')
-    if len(parts) == 9 and parts[0] == b"[" and parts[8] == b"]" and b"\\" not in data:
-        try:
-            epochs = int(parts[2].strip(b", "))
-        except ValueError:
-            epochs = None
-        if epochs is not None and parts[2][:2] == b", " and parts[4] == parts[6] == b", ":
-            return parts[1].decode(), epochs, parts[3].decode(), parts[5].decode(), parts[7].decode()
+
+def decode_fields(data: bytes) -> tuple[str, int, str, str, str]:
+    """(module_hash, epochs, raw_adjacency, raw_operations, raw_metrics) of a record's JSON."""
+    plain = PLAIN_RECORD.fullmatch(data)
+    if plain:
+        module_hash, epochs, raw_adjacency, raw_operations, raw_metrics = plain.groups()
+        return module_hash.decode(), int(epochs), raw_adjacency.decode(), raw_operations.decode(), raw_metrics.decode()
     try:
         fields = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

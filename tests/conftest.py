@@ -1,4 +1,4 @@
-"""Shared fixtures: the real NAS-Bench-101 sample, converted once per test session."""
+"""Shared fixtures: the real NAS-Bench-101 sample, converted once per test session, and the enumerated space."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,3 +35,28 @@ def sample_splits(sample_hdf5: Path, tmp_path_factory: pytest.TempPathFactory) -
         for split in make_splits(bench).values():
             save_split(split, directory, {"source_name": SAMPLE_TFRECORD.name})
     return directory
+
+
+@pytest.fixture(scope="session")
+def full_space_cache_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's enumeration of the full space is cached."""
+    return tmp_path_factory.mktemp("space") / "space.npz"
+
+
+@pytest.fixture(scope="session")
+def full_space(full_space_cache_path: Path):
+    """The full NAS-Bench-101 space, enumerated once per session (seconds, on all CPUs)."""
+    from predictor.space import load_space
+
+    return load_space(full_space_cache_path, progress=False)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy machine OpenMP barriers make them crawl."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -1,0 +1,112 @@
+"""Train chosen NAS-Bench-101 cells for real on CIFAR-10 with the benchmark's protocol, or check the
+network's parameter counts against a dataset file.
+
+  python tools/train_child.py --check-params data/nasbench.hdf5
+  python tools/train_child.py --cells top.json --epochs 108 --out results.jsonl
+
+The cell list is the search command's JSON (or a CSV; see predictor/child/cell_lists.py).
+One JSON line per finished cell is appended to --out; running the same command again
+resumes, skipping cells already trained for that budget. Exit code: 0 when every cell
+trained, 1 when some failed (their lines hold the error), 2 for missing inputs.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from predictor.child.cell_lists import load_cell_list
+from predictor.child.cifar import CifarNotFoundError
+from predictor.child.param_check import check_parameter_counts
+from predictor.child.training import EPOCH_BUDGETS, ExecutionOptions, TrainingProtocol
+from predictor.child.verify import RAY_INSTALL_HINT, RayUnavailableError, VerifySettings, verify_cells
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    task = parser.add_mutually_exclusive_group(required=True)
+    task.add_argument("--check-params", type=Path, metavar="FILE",
+                      help="compare the parameter count of every module of FILE (HDF5 or tfrecord) with its "
+                           "trainable_parameters; prints the mismatches, exit code 1 if any")
+    task.add_argument("--cells", type=Path, metavar="FILE", help="cells to train: JSON list of {hash, adjacency, ops}, or CSV")
+
+    run = parser.add_argument_group("training")
+    run.add_argument("--out", type=Path, default=Path("results.jsonl"), help="JSON-lines results file, appended to (default: %(default)s)")
+    run.add_argument("--epochs", type=int, default=108, help=f"training budget; the benchmark's are {EPOCH_BUDGETS} (default: %(default)s)")
+    run.add_argument("--cifar", type=Path, default=Path("data"),
+                     help="folder with cifar-10-batches-py/ (or that folder itself) (default: %(default)s)")
+    run.add_argument("--limit", type=int, help="train only the first N listed cells")
+    run.add_argument("--batch-size", type=int, default=256, help="(default: %(default)s)")
+    run.add_argument("--lr", type=float, default=0.2, help="base learning rate of the cosine schedule (default: %(default)s)")
+    run.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and augmentation (default: %(default)s)")
+
+    speed = parser.add_argument_group("execution")
+    speed.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    speed.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                       help="bfloat16 autocast (default: on for CUDA, off for CPU)")
+    speed.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                       help="channels-last memory format (default: on for CUDA, off for CPU)")
+    speed.add_argument("--compile", action="store_true", help="torch.compile the network (compile time is reported as setup_time)")
+    speed.add_argument("--cuda-graph", action="store_true", help="capture the train step as one CUDA graph (CUDA only)")
+    speed.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    speed.add_argument("--ray", action="store_true", help="one Ray task per cell (local Ray; falls back to sequential if Ray is missing)")
+    speed.add_argument("--ray-address", metavar="ADDR", help="run the Ray tasks on the cluster at ADDR (requires Ray)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def check_params(path: Path, progress: bool) -> int:
+    if not path.is_file():
+        print(f"{path}: no such file (convert the tfrecord with tools/nasbench_tfrecord_converter.py, "
+              f"or pass a tfrecord)", file=sys.stderr)
+        return 2
+    report = check_parameter_counts(path, progress=progress)
+    for module_hash, expected, computed in report.mismatches[:20]:
+        print(f"mismatch {module_hash}: dataset {expected:,}, network {computed}")
+    print(f"{report.checked:,} rows ({report.modules:,} modules) checked, {len(report.mismatches):,} mismatches")
+    return 1 if report.mismatches else 0
+
+
+def train(args: argparse.Namespace) -> int:
+    try:
+        entries = load_cell_list(args.cells)
+    except (OSError, ValueError) as error:
+        print(f"cannot read the cell list: {error}", file=sys.stderr)
+        return 2
+    if args.limit is not None:
+        entries = entries[: args.limit]
+    settings = VerifySettings(
+        cifar_path=str(args.cifar),
+        protocol=TrainingProtocol(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed),
+        options=ExecutionOptions(device=args.device, bf16=args.bf16, channels_last=args.channels_last,
+                                 compile=args.compile, cuda_graph=args.cuda_graph),
+    )
+    use_ray = args.ray or bool(args.ray_address)
+    try:
+        summary = verify_cells(entries, settings, args.out, use_ray, args.ray_address, progress=not args.no_progress)
+    except CifarNotFoundError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except RayUnavailableError:
+        if args.ray_address:
+            print(f"{RAY_INSTALL_HINT}; --ray-address needs it.", file=sys.stderr)
+            return 2
+        print(f"{RAY_INSTALL_HINT}; training the cells one after another instead.", file=sys.stderr)
+        summary = verify_cells(entries, settings, args.out, progress=not args.no_progress)
+    print(f"{summary.trained} trained, {summary.failed} failed, {summary.skipped} already done -> {args.out}")
+    return 1 if summary.failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.check_params is not None:
+        return check_params(args.check_params, progress=not args.no_progress)
+    return train(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
