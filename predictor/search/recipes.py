@@ -2,11 +2,14 @@
 
 - `paper`: the paper-faithful recipe (`TrainConfig.paper()`), for the one-shot protocol;
 - `recommended`: the library's recommended recipe (`TrainConfig.recommended()`);
-- `search`: a recipe for search, where a model is refitted dozens of times on a few to a
-  few hundred modules. Training for a fixed number of epochs takes a handful of steps on
-  16 modules (an underfit model) and thousands on 500 (a slow one); the search recipe
-  fixes the number of optimiser steps instead (`StepBudget`), with a smaller network and
-  a larger learning rate, so every fit is sound at tiny n and costs the same at any n;
+- `search`: the paper's recipe changed for search, where a model is refitted dozens of
+  times on a few to a few hundred modules, and only the order of its predictions matters:
+  * a fixed number of optimiser steps (`StepBudget`) instead of epochs: 300 epochs are a
+    handful of steps on 16 modules (an underfit model) and thousands on 500 (a slow one);
+  * a pairwise logistic ranking loss alone, no regression term: on the search's own
+    training sets (few modules, most of them good) it more than doubles the share of
+    top-1% modules among the next picks compared with the regression loss;
+  * a smaller network (64 wide) and a larger learning rate (2e-3), for the short budget.
 - `default`: no config, the fit function's own default (for stand-in fit functions).
 """
 from __future__ import annotations
@@ -18,7 +21,10 @@ from typing import Any
 RECIPES = ("search", "recommended", "paper", "default")
 
 SEARCH_STEPS = 400
-SEARCH_SETTINGS = {"hidden": 64, "readout_hidden": 64, "batch_size": 16, "lr": 2e-3}
+SEARCH_SETTINGS = {
+    "hidden": 64, "readout_hidden": 64, "batch_size": 16, "lr": 2e-3,
+    "ranking_loss": "logistic", "ranking_weight": 1.0, "regression_weight": 0.0, "ensemble": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -49,4 +55,4 @@ def training_config(recipe: str) -> Any:
         return TrainConfig.paper()
     if recipe == "recommended":
         return TrainConfig.recommended()
-    return StepBudget(TrainConfig.recommended().replace(**SEARCH_SETTINGS), SEARCH_STEPS)
+    return StepBudget(TrainConfig.paper().replace(**SEARCH_SETTINGS), SEARCH_STEPS)

@@ -26,7 +26,7 @@ class StrategySettings:
 
     fit: str = DEFAULT_FIT  # "module:function" with the signature of predictor.training.fit
     recipe: str = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
-    initial_queries: int = 16  # random queries before the first fit (`predictor`)
+    initial_queries: int = 10  # random queries before the first fit (`predictor`)
     ensemble_size: int = 1  # models per fit (`predictor`, `pnas`)
     exploration: float = 0.0  # score = mean + exploration * ensemble std (`predictor`)
     schedule: RetrainSchedule = RetrainSchedule()

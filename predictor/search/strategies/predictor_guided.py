@@ -30,7 +30,7 @@ class PredictorGuidedSearch(Strategy):
     def __init__(
         self,
         surrogate: Surrogate,
-        initial_queries: int = 16,
+        initial_queries: int = 10,
         schedule: RetrainSchedule = RetrainSchedule(),
         exploration: float = 0.0,
         name: str | None = None,

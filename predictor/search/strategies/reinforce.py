@@ -70,15 +70,13 @@ def _controller(hidden_size: int):
                 token = choice if step < NUM_INTERIOR else choice + NUM_OPS
             return torch.stack(decisions, dim=1), log_probability, entropy
 
-        @torch.no_grad()
-        def sample(self, count: int, generator: torch.Generator) -> torch.Tensor:
-            """(count, 26) decisions of `count` independently sampled cells."""
-            return self._run(count, lambda step, log_p: torch.multinomial(log_p.exp(), 1, generator=generator)[:, 0])[0]
+        def sample(self, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            """`count` independent cells: decisions (count, 26), and log-probability and entropy (count,)
+            with their graphs, so the update needs no second pass."""
+            def draw(step: int, log_p: torch.Tensor) -> torch.Tensor:
+                return torch.multinomial(log_p.detach().exp(), 1, generator=generator)[:, 0]
 
-        def log_probability_and_entropy(self, decisions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            """Log-probability of each decision sequence (n, 26) and the policy's entropy along it, (n,) each."""
-            _, log_probability, entropy = self._run(len(decisions), lambda step, log_p: decisions[:, step])
-            return log_probability, entropy
+            return self._run(count, draw)
 
     return Controller()
 
@@ -106,15 +104,17 @@ class Reinforce(Strategy):
         return (f"REINFORCE (GRU {self.hidden_size}, Adam lr {self.learning_rate}, baseline decay "
                 f"{self.baseline_decay}, entropy weight {self.entropy_weight})")
 
-    def _draw(self, controller, generator) -> tuple[list, object | None]:
-        """Sample until a valid cell comes up: (decisions of the invalid draws before it, (decisions, cell))."""
+    def _draw(self, controller, generator) -> tuple[list, tuple | None]:
+        """Sample until a valid cell comes up: (log-probabilities of the invalid draws before it,
+        (its log-probability, its entropy, the cell)), or None in place of the latter after `max_redraws`."""
         invalid = []
         for _ in range(0, self.max_redraws, _DRAWS_PER_BATCH):
-            for decisions in controller.sample(_DRAWS_PER_BATCH, generator):
-                cell = to_cell(decisions_to_spec(decisions.tolist()))
+            decisions, log_probability, entropy = controller.sample(_DRAWS_PER_BATCH, generator)
+            for i, row in enumerate(decisions.tolist()):
+                cell = to_cell(decisions_to_spec(row))
                 if cell is not None:
-                    return invalid, (decisions, cell)
-                invalid.append(decisions)
+                    return invalid, (log_probability[i], entropy[i], cell)
+                invalid.append(log_probability[i])
         return invalid, None
 
     def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
@@ -129,17 +129,16 @@ class Reinforce(Strategy):
             invalid, drawn = self._draw(controller, generator)
             if drawn is None:
                 raise RuntimeError(f"the controller drew {self.max_redraws} invalid cells in a row")
-            decisions, cell = drawn
+            log_probability, entropy, cell = drawn
             answer = oracle.query_cell(cell)
             if answer is None:
                 return
             reward = answer[1]
             if baseline is None:
                 baseline, scale = reward, 0.01
-            advantages = [self._advantage(reward, baseline, scale)]
-            advantages += [self._advantage(INVALID_REWARD, baseline, scale)] * len(invalid)
-            log_probability, entropy = controller.log_probability_and_entropy(torch.stack([decisions, *invalid]))
-            loss = -(torch.tensor(advantages) * log_probability).sum() - self.entropy_weight * entropy[0]
+            loss = -self._advantage(reward, baseline, scale) * log_probability - self.entropy_weight * entropy
+            if invalid:
+                loss = loss - self._advantage(INVALID_REWARD, baseline, scale) * torch.stack(invalid).sum()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
