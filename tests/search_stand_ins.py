@@ -46,3 +46,29 @@ class FitRecorder:
 
 
 ridge_fit = FitRecorder()
+
+
+@dataclass
+class RidgeTwoStage:
+    classifier: RidgeModel
+    regressor: RidgeModel
+
+    def kept(self, adjacency, operations, num_vertices) -> np.ndarray:
+        return self.classifier.predict(adjacency, operations, num_vertices) > 0.5
+
+    def predict(self, adjacency, operations, num_vertices) -> np.ndarray:
+        scores = self.regressor.predict(adjacency, operations, num_vertices)
+        return np.where(self.kept(adjacency, operations, num_vertices), scores, np.nan)
+
+
+def ridge_two_stage(adjacency, operations, num_vertices, labels, classifier_config=None, regressor_config=None,
+                    seed: int = 0) -> RidgeTwoStage:
+    """Signature of `predictor.two_stage.fit_two_stage`: a ridge classifier of "above the median",
+    a ridge regressor on the modules above it; ValueError when fewer than two are above."""
+    labels = np.asarray(labels, dtype=np.float64)
+    above = labels > np.median(labels)
+    if above.sum() < 2:
+        raise ValueError("fewer than two modules above the threshold")
+    classifier = ridge_fit(adjacency, operations, num_vertices, above.astype(np.float64))  # seed ignored:
+    regressor = ridge_fit(adjacency[above], operations[above], num_vertices[above], labels[above])  # deterministic
+    return RidgeTwoStage(classifier, regressor)

@@ -15,12 +15,16 @@ from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
 from predictor.search.strategies.progressive import ProgressiveSearch
 from predictor.search.strategies.random_search import RandomSearch
 from predictor.search.strategies.reinforce import Reinforce
-from predictor.search.surrogate import Surrogate
+from predictor.search.surrogate import Surrogate, TwoStageSurrogate
 from tests.search_fixtures import small_pool
-from tests.search_stand_ins import FitRecorder, ridge_fit
+from tests.search_stand_ins import FitRecorder, ridge_fit, ridge_two_stage
 
 POOL_SIZE = 400
 BUDGET = 60
+
+
+def two_stage_surrogate() -> TwoStageSurrogate:
+    return TwoStageSurrogate(ridge_two_stage, ridge_fit, classifier_config=None, regressor_config=None)
 
 
 def make_strategies() -> dict:
@@ -32,6 +36,7 @@ def make_strategies() -> dict:
         "reinforce": Reinforce(),
         "pnas": ProgressiveSearch(surrogate, beam_width=4),
         "paper": PredictorGuidedSearch.one_shot(surrogate, initial_queries=30),
+        "paper-two-stage": PredictorGuidedSearch.one_shot(two_stage_surrogate(), initial_queries=30),
         "predictor": PredictorGuidedSearch(surrogate, initial_queries=10),
         "predictor-ucb": PredictorGuidedSearch(Surrogate(ridge_fit, ensemble_size=3), initial_queries=10,
                                                exploration=1.0, name="predictor-ucb"),
@@ -85,6 +90,29 @@ def test_one_shot_fits_once_after_its_random_queries(pool):
     fit = FitRecorder(calls=[])
     run_trial(pool, PredictorGuidedSearch.one_shot(Surrogate(fit), initial_queries=30), BUDGET, 0, 0)
     assert fit.calls == [30]
+
+
+def test_two_stage_queries_what_its_classifier_keeps_first(pool):
+    result = run_trial(pool, PredictorGuidedSearch.one_shot(two_stage_surrogate(), initial_queries=30), BUDGET, 0, 0)
+    first = result.rows[:30]
+    model = ridge_two_stage(pool.adjacency[first], pool.operations[first], pool.num_vertices[first],
+                            result.observed[:30])
+    later = result.rows[30:]
+    kept = model.kept(pool.adjacency[later], pool.operations[later], pool.num_vertices[later])
+    assert kept.any()
+    assert not np.any(np.diff(kept.astype(int)) > 0), "no kept module after a rejected one"
+    scores = model.predict(pool.adjacency[later], pool.operations[later], pool.num_vertices[later])[kept]
+    assert np.all(np.diff(scores) <= 1e-9)
+
+
+def test_two_stage_falls_back_to_a_regressor_when_too_few_modules_are_kept(pool):
+    def keeps_nothing(*args, **kwargs):
+        raise ValueError("the classifier keeps 0 modules")
+
+    fit = FitRecorder(calls=[])
+    surrogate = TwoStageSurrogate(keeps_nothing, fit, classifier_config=None, regressor_config=None)
+    result = run_trial(pool, PredictorGuidedSearch.one_shot(surrogate, initial_queries=20), 40, 0, 0)
+    assert fit.calls == [20] and len(result.rows) == 40
 
 
 def test_iterative_search_refits_on_everything_queried(pool):

@@ -17,7 +17,7 @@ from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
 from predictor.search.strategies.progressive import ProgressiveSearch
 from predictor.search.strategies.random_search import RandomSearch
 from predictor.search.strategies.reinforce import Reinforce
-from predictor.search.surrogate import DEFAULT_FIT, Surrogate, TwoStageSurrogate, import_object
+from predictor.search.surrogate import DEFAULT_FIT, DEFAULT_FIT_TWO_STAGE, Surrogate, TwoStageSurrogate, import_object
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class StrategySettings:
     """Knobs of the learned strategies (the defaults are the recommended ones)."""
 
     fit: str = DEFAULT_FIT  # "module:function" with the signature of predictor.training.fit
+    fit_two_stage: str = DEFAULT_FIT_TWO_STAGE  # the same for the two-stage predictor
     recipe: str = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
     initial_queries: int = 10  # random queries before the first fit (`predictor`)
     ensemble_size: int = 1  # models per fit (`predictor`, `pnas`)
@@ -55,8 +56,8 @@ def _paper(settings: StrategySettings) -> Strategy:
 
 def _paper_two_stage(settings: StrategySettings) -> Strategy:
     regressor = training_config(settings.paper_recipe)
-    classifier = regressor.replace(task="classification")
-    surrogate = TwoStageSurrogate(import_object(settings.fit), classifier, regressor, threshold=classifier.threshold)
+    surrogate = TwoStageSurrogate(import_object(settings.fit_two_stage), import_object(settings.fit),
+                                  regressor.replace(task="classification"), regressor)
     return PredictorGuidedSearch.one_shot(surrogate, settings.paper_initial_queries, name="paper-two-stage")
 
 

@@ -18,6 +18,7 @@ from predictor.dataset import BLOWN_UP_ACCURACY
 from predictor.search.recipes import config_for_size
 
 DEFAULT_FIT = "predictor.training:fit"
+DEFAULT_FIT_TWO_STAGE = "predictor.two_stage:fit_two_stage"
 
 
 class Model(Protocol):
@@ -77,42 +78,35 @@ class Surrogate:
 
 @dataclass(frozen=True)
 class FittedTwoStage:
-    classifier: Model
-    regressor: Model
+    model: Model  # `predict` gives NaN for the modules its classifier rejects
 
     def predict(self, adjacency: np.ndarray, operations: np.ndarray,
                 num_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Regressor scores, with every candidate the classifier rejects ranked after every one it keeps."""
+        """Regressor scores, every module the classifier rejects ranked after every one it keeps."""
         if len(adjacency) == 0:
             return np.zeros(0), np.zeros(0)
-        kept = member_predictions(self.classifier, adjacency, operations, num_vertices).mean(axis=0) >= 0.5
-        score = member_predictions(self.regressor, adjacency, operations, num_vertices).mean(axis=0)
-        return np.where(kept, score, score - REJECTED_OFFSET), np.zeros(len(score))
-
-
-REJECTED_OFFSET = 10.0  # larger than any spread of predicted accuracies
+        scores = np.asarray(self.model.predict(adjacency, operations, num_vertices), dtype=np.float64)
+        return np.where(np.isnan(scores), -np.inf, scores), np.zeros(len(scores))
 
 
 @dataclass(frozen=True)
 class TwoStageSurrogate:
-    """Wen et al.'s two stages: a classifier (is the accuracy above `threshold`?) filters, a regressor
-    trained on the modules above the threshold ranks what passes."""
+    """Wen et al.'s two stages, as the library fits them (`fit_two_stage`): a classifier filters out
+    poor modules, a regressor trained on the modules it keeps ranks the rest. When the classifier
+    keeps too few training modules to fit a regressor, a plain regressor (`fit`) ranks everything."""
 
+    fit_two_stage: Callable[..., Model]
     fit: FitFunction
     classifier_config: Any
     regressor_config: Any
-    threshold: float
     ensemble_size: int = 1
 
     def train(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, labels: np.ndarray,
-              rng: np.random.Generator) -> FittedTwoStage:
+              rng: np.random.Generator) -> FittedTwoStage | FittedEnsemble:
         labels = np.asarray(labels, dtype=np.float64)
-        seeds = rng.integers(0, 2**31 - 1, size=2)
-        classifier = self.fit(adjacency, operations, num_vertices, labels,
-                              config=config_for_size(self.classifier_config, len(labels)), seed=int(seeds[0]))
-        above = labels > self.threshold
-        if above.sum() < 2:  # too few good modules to learn a ranking among them: use all sound ones
-            above = labels >= BLOWN_UP_ACCURACY
-        regressor = self.fit(adjacency[above], operations[above], num_vertices[above], labels[above],
-                             config=config_for_size(self.regressor_config, int(above.sum())), seed=int(seeds[1]))
-        return FittedTwoStage(classifier, regressor)
+        seed = int(rng.integers(0, 2**31 - 1))
+        try:
+            return FittedTwoStage(self.fit_two_stage(adjacency, operations, num_vertices, labels,
+                                                     self.classifier_config, self.regressor_config, seed=seed))
+        except ValueError:  # the classifier kept fewer modules than a regressor needs
+            return Surrogate(self.fit, self.regressor_config).train(adjacency, operations, num_vertices, labels, rng)
