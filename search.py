@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from dataclasses import replace
@@ -131,6 +132,11 @@ def compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_terminate(signum: int, frame) -> None:
+    """SIGTERM as an exception, so worker processes are shut down on the way out."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.checkpoint:
@@ -139,4 +145,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     sys.exit(main())

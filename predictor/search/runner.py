@@ -152,5 +152,12 @@ def _results(jobs: list, data_path: str, settings: StrategySettings, workers: in
         yield from map(_run_job, jobs)
         return
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix well
-    with context.Pool(workers, initializer=_init_worker, initargs=(data_path, settings)) as pool:
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(data_path, settings))
+    try:
         yield from pool.imap_unordered(_run_job, jobs, chunksize=1)
+        pool.close()  # let workers exit on their own: a terminated worker leaks its semaphores
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
