@@ -1,6 +1,7 @@
 """The command line on the real sample: a tiny comparison, its files, and worker-count independence."""
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 from types import SimpleNamespace
@@ -101,6 +102,12 @@ def test_top_k_ranks_every_module_of_the_space_and_writes_what_child_training_re
     written = json.loads(path.read_text())
     assert len(written) == 25
     assert {"hash", "adjacency", "ops", "predicted_accuracy", "recorded_validation_accuracy"} <= set(written[0])
+    table = tmp_path / "top.csv"
+    write_top_k(table, top)
+    with open(table, newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [r["hash"] for r in rows] == [m.hash for m in top]
+    assert json.loads(rows[0]["adjacency"]) == top[0].adjacency
 
 
 def _write_subset(source, target, rows) -> None:
@@ -109,3 +116,24 @@ def _write_subset(source, target, rows) -> None:
     with h5py.File(source, "r") as full, h5py.File(target, "w") as part:
         for name in ("hash", "num_vertices", "trainable_parameters", "adjacency", "operations", "metrics"):
             part[name] = full[name][:][rows]
+
+
+def test_checkpoint_mode_ranks_the_space_and_writes_json(sample_hdf5, tmp_path, monkeypatch, capsys):
+    """`search.py --checkpoint` end to end, with a stand-in model and the sample standing in for the space."""
+    import predictor.search.topk as topk
+    import predictor.space as space_module
+
+    bench = Benchmark.from_file(sample_hdf5)
+    model = ridge_fit(bench.adjacency, bench.operations, bench.num_vertices, bench.mean_validation)
+    space = SimpleNamespace(hashes=bench.hashes, adjacency=bench.adjacency, operations=bench.operations,
+                            num_vertices=bench.num_vertices, cell=bench.cell)
+    monkeypatch.setattr(topk, "load_predictor", lambda path: model)
+    monkeypatch.setattr(space_module, "load_space", lambda *args, **kwargs: space)
+    out = tmp_path / "top.json"
+    assert main(["--checkpoint", str(tmp_path / "model.pt"), "--top-k", "5", "--data", str(sample_hdf5),
+                 "--out-topk", str(out)]) == 0
+    printed = capsys.readouterr().out
+    written = json.loads(out.read_text())
+    assert [m["rank"] for m in written] == [1, 2, 3, 4, 5]
+    assert all(m["hash"] in printed for m in written)
+    assert all(m["recorded_validation_accuracy"] is not None for m in written), "every module is in the sample"
