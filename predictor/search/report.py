@@ -75,9 +75,10 @@ def table(comparison: ComparisonResult, summaries: list[StrategySummary]) -> str
     target = int(b.target_mask.sum())
     budgets = [q for q in REGRET_BUDGETS if q <= comparison.budget]
     header = (["strategy", f"final val % @{comparison.budget}"] + [f"regret@{q}" for q in budgets]
-              + [f"to top {TOP_FRACTION * 100:g}%: median [IQR]", "reached", "s/trial"])
+              + [f"to top {TOP_FRACTION * 100:g}%: median [IQR]", "reached", "as proposed", "s/trial"])
     rows = [[s.name, f"{s.final_validation * 100:.2f}"] + [f"{s.regret_at[q]:.3f}" for q in budgets]
             + [f"{s.median} [{s.quartiles[0]}, {s.quartiles[1]}]", f"{sum(h is not None for h in s.hits)}/{len(s.hits)}",
+               "-" if s.answered_as_proposed is None else f"{s.answered_as_proposed:.0%}",
                f"{s.seconds_per_trial:.1f}"] for s in summaries]
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
     line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
@@ -87,7 +88,9 @@ def table(comparison: ComparisonResult, summaries: list[StrategySummary]) -> str
         f"{comparison.trials} trials x budget {comparison.budget}, seed {comparison.seed}, "
         f"{comparison.workers} workers, {comparison.seconds:.0f} s",
         f"regret in {REGRET_UNIT}, mean over trials; queries to the top {TOP_FRACTION * 100:g}%: median and "
-        f"interquartile range over trials, '>{comparison.budget}' = not reached within the budget",
+        f"interquartile range over trials, '>{comparison.budget}' = not reached within the budget; "
+        "as proposed: share of proposed cells the pool held and answered as such (the rest went to the "
+        "nearest unqueried module)",
         "",
         line(header),
         line(["-" * w for w in widths]),
