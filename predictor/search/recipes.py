@@ -20,7 +20,7 @@ from typing import Any
 
 RECIPES = ("search", "recommended", "paper", "default")
 
-SEARCH_STEPS = 400
+SEARCH_STEPS = 300
 SEARCH_SETTINGS = {
     "hidden": 64, "readout_hidden": 64, "batch_size": 16, "lr": 2e-3,
     "ranking_loss": "logistic", "ranking_weight": 1.0, "regression_weight": 0.0, "ensemble": 1,

@@ -30,7 +30,8 @@ class StrategySettings:
     initial_queries: int = 10  # random queries before the first fit (`predictor`)
     ensemble_size: int = 1  # models per fit (`predictor`, `pnas`)
     exploration: float = 0.0  # score = mean + exploration * ensemble std (`predictor`)
-    schedule: RetrainSchedule = RetrainSchedule()
+    schedule: RetrainSchedule = RetrainSchedule()  # refits of `predictor`
+    pnas_schedule: RetrainSchedule = RetrainSchedule(((50, 10), (200, 25), (1000, 100)))  # a surrogate per level
     paper_initial_queries: int = 172  # N of the one-shot protocol (`paper`)
     paper_recipe: str = "paper"
 
@@ -65,7 +66,7 @@ STRATEGIES: dict[str, Callable[[StrategySettings], Strategy]] = {
     "random": lambda settings: RandomSearch(),
     "evolution": lambda settings: RegularizedEvolution(),
     "reinforce": lambda settings: Reinforce(),
-    "pnas": lambda settings: ProgressiveSearch(settings.surrogate(), schedule=settings.schedule),
+    "pnas": lambda settings: ProgressiveSearch(settings.surrogate(), schedule=settings.pnas_schedule),
     "params": lambda settings: ParameterRanking(),
     "paper": _paper,
     "paper-two-stage": _paper_two_stage,

@@ -28,7 +28,7 @@ NUM_DECISIONS = NUM_INTERIOR + len(_EDGES)
 _START = NUM_OPS + 2  # token ids: ops 0..2, edge off 3, edge on 4, start 5
 INVALID_REWARD = 0.0  # what an invalid draw teaches the controller (it costs no query)
 MAX_ADVANTAGE = 5.0
-_DRAWS_PER_BATCH = 16  # invalid draws are common early on; sampling a batch costs about as much as one
+_DRAWS_PER_BATCH = 4  # invalid draws are common early on; a small batch costs about as much as one draw
 
 
 def _controller(hidden_size: int):
