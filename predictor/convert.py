@@ -157,8 +157,13 @@ class _Rows:
 
     def add(self, decoded: DecodedBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, budget index, repeat index) of every record of a decoded block."""
+        # A module's records sit together, so look up each distinct hash once, in order of first appearance.
+        distinct, first, inverse = np.unique(decoded.hashes, return_index=True, return_inverse=True)
+        row_of_distinct = np.empty(len(distinct), np.int64)
+        for i in np.argsort(first):
+            row_of_distinct[i] = self.row_of.setdefault(distinct[i].tobytes(), len(self.row_of))
+        rows = row_of_distinct[inverse.ravel()]
         row_of = self.row_of
-        rows = np.array([row_of.setdefault(h, len(row_of)) for h in decoded.hashes.tolist()], dtype=np.int64)
         self._grow(len(row_of))
         for key, (index, offset, adjacency, codes, num_vertices) in decoded.new_graphs.items():
             row = row_of[key]
