@@ -40,6 +40,7 @@ class Predictor:
     auxiliary_std: list[float] = field(default_factory=list)
     history: list[float] = field(default_factory=list)  # mean training loss per epoch
     info: dict = field(default_factory=dict)  # seed, training-set size, seconds, ...
+    train_hashes: np.ndarray | None = None  # (n,) S32 module hashes of the training set, when known
 
     @property
     def device(self) -> torch.device:
@@ -103,6 +104,7 @@ class Predictor:
             "auxiliary_std": list(self.auxiliary_std),
             "history": list(self.history),
             "info": json.dumps(self.info),
+            "train_hashes": _hashes_to_tensor(self.train_hashes),
         }
         temporary = path.with_name(f".{path.name}.tmp")
         torch.save(payload, temporary)
@@ -125,9 +127,21 @@ class Predictor:
         network.load_state_dict(payload["state"])
         predictor = cls(
             config, network, payload["threshold"], payload["auxiliary_mean"], payload["auxiliary_std"],
-            payload["history"], json.loads(payload["info"]),
+            payload["history"], json.loads(payload["info"]), _tensor_to_hashes(payload.get("train_hashes")),
         )
         return predictor.to(resolve_device(device))
+
+
+def _hashes_to_tensor(hashes: np.ndarray | None) -> torch.Tensor | None:
+    if hashes is None:
+        return None
+    return torch.from_numpy(np.frombuffer(np.asarray(hashes, dtype="S32").tobytes(), dtype=np.uint8).reshape(-1, 32).copy())
+
+
+def _tensor_to_hashes(tensor: torch.Tensor | None) -> np.ndarray | None:
+    if tensor is None:
+        return None
+    return np.frombuffer(tensor.numpy().tobytes(), dtype="S32").copy()
 
 
 def load(path: str | Path, device: str | torch.device | None = "auto") -> Predictor:
