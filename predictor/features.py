@@ -142,7 +142,8 @@ def permute_vertices(adjacency: np.ndarray, operations: np.ndarray, order: np.nd
 
 @lru_cache(maxsize=None)
 def _interior_orders(num_interior: int) -> np.ndarray:
-    return np.array(list(itertools.permutations(range(1, num_interior + 1))), dtype=np.int64).reshape(-1, num_interior)
+    orders = list(itertools.permutations(range(1, num_interior + 1)))
+    return np.array(orders, dtype=np.int64).reshape(len(orders), num_interior)
 
 
 def topological_relabellings(adjacency: np.ndarray, num_vertices: int) -> np.ndarray:

@@ -17,16 +17,11 @@ from predictor.cell import Cell
 from predictor.config import TrainConfig
 from predictor.features import cells_to_arrays, check_arrays, encode_graphs
 from predictor.gcn import Architecture, GCNEnsemble
+from predictor.runtime import resolve_device, torch_threads
 
 CHECKPOINT_FORMAT = "nb101-gcn-predictor"
 CHECKPOINT_VERSION = 1
 ENCODE_CHUNK = 65536  # modules encoded at a time when predicting (bounds memory for the whole space)
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 @dataclass
@@ -61,10 +56,11 @@ class Predictor:
         adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
         self.network.eval()
         parts = []
-        for start in range(0, len(num_vertices), ENCODE_CHUNK):
-            chunk = slice(start, start + ENCODE_CHUNK)
-            graphs = encode_graphs(adjacency[chunk], operations[chunk], num_vertices[chunk], self.device)
-            parts.append(self.network.predict(graphs, batch_size))
+        with torch_threads(self.config.threads if self.device.type == "cpu" else None):
+            for start in range(0, len(num_vertices), ENCODE_CHUNK):
+                chunk = slice(start, start + ENCODE_CHUNK)
+                graphs = encode_graphs(adjacency[chunk], operations[chunk], num_vertices[chunk], self.device)
+                parts.append(self.network.predict(graphs, batch_size))
         if not parts:
             return torch.zeros(self.network.architecture.members, 0, self.network.architecture.outputs)
         return torch.cat(parts, dim=1)

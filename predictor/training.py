@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -22,21 +21,10 @@ from predictor.features import check_arrays, encode_graphs
 from predictor.flat_adam import FlatAdam
 from predictor.gcn import Architecture, GCNEnsemble
 from predictor.losses import classification_loss, masked_regression_loss, pairwise_ranking_loss, regression_loss
-from predictor.model import Predictor, load, resolve_device
+from predictor.model import Predictor, load
+from predictor.runtime import resolve_device, torch_threads
 
 __all__ = ["TrainConfig", "Predictor", "fit", "load", "classification_threshold"]
-
-
-@contextmanager
-def torch_threads(threads: int | None):
-    """Use `threads` CPU threads inside the block, then restore the previous number."""
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def cosine_lr(base: float, epoch: int, epochs: int) -> float:
