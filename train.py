@@ -28,7 +28,7 @@ OVERRIDES = {
     "--epochs": int, "--batch-size": int, "--lr": float, "--weight-decay": float, "--hidden": int, "--layers": int,
     "--readout-hidden": int, "--dropout": float, "--ensemble": int, "--label-mean": float, "--label-std": float,
     "--regression-weight": float, "--ranking-weight": float, "--ranking-margin": float,
-    "--auxiliary-weight": float, "--threshold": float, "--threshold-quantile": float, "--threads": int,
+    "--auxiliary-weight": float, "--huber-delta": float, "--label-floor": float, "--threshold": float, "--threshold-quantile": float, "--threads": int,
 }
 SWITCHES = ("--bias", "--readout-activation", "--drop-last")
 
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     for option in SWITCHES:
         config.add_argument(option, action=argparse.BooleanOptionalAction, default=None)
     config.add_argument("--ranking-loss", choices=("none", "hinge", "logistic"), default=None)
+    config.add_argument("--regression-loss", choices=("mse", "huber"), default=None)
     config.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1, ...")
     config.add_argument("--seed", type=int, default=0, help="fixes initial weights, batch order and dropout")
     output = parser.add_argument_group("output")
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_config(args: argparse.Namespace) -> TrainConfig:
     changes = {}
-    for option in (*OVERRIDES, *SWITCHES, "--ranking-loss", "--device"):
+    for option in (*OVERRIDES, *SWITCHES, "--ranking-loss", "--regression-loss", "--device"):
         value = getattr(args, option[2:].replace("-", "_"))
         if value is not None:
             changes[option[2:].replace("-", "_")] = value

@@ -34,6 +34,9 @@ class TrainConfig:
     label_mean: float = PAPER_LABEL_MEAN
     label_std: float = PAPER_LABEL_STD
     regression_weight: float = 1.0
+    regression_loss: str = "mse"  # "mse" or "huber" (robust to the few very poor modules)
+    huber_delta: float = 1.0  # in normalised-label units
+    label_floor: float | None = None  # clip normalised training targets from below (e.g. -3); None = no clipping
     ranking_loss: str = "none"  # "hinge" or "logistic" on every pair of a batch
     ranking_weight: float = 0.0
     ranking_margin: float = 0.1  # in normalised-label units (hinge margin / logistic temperature)
@@ -48,6 +51,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if self.regression_loss not in ("mse", "huber"):
+            raise ValueError(f"regression_loss must be mse or huber, got {self.regression_loss!r}")
         if self.ranking_loss not in ("none", "hinge", "logistic"):
             raise ValueError(f"ranking_loss must be none, hinge or logistic, got {self.ranking_loss!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.ensemble < 1 or self.layers < 1:

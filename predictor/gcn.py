@@ -147,11 +147,15 @@ class GCNEnsemble(nn.Module):
         CPU generator, and the same numbers on every device) keeps per-step work small.
         """
         p = self.architecture.dropout
-        masks = []
-        for layer, shape in enumerate(self.dropout_shapes(batch)):
+        shapes = [(steps, *shape) for shape in self.dropout_shapes(batch)]
+        sizes = [int(np.prod(shape)) for shape in shapes]
+        uniform = rng.random(sum(sizes), dtype=np.float32)  # one draw for every mask of the epoch
+        masks, start = [], 0
+        for layer, (shape, size) in enumerate(zip(shapes, sizes)):
             scale = np.float32((0.5 if layer < self.architecture.layers else 1.0) / (1.0 - p))
-            keep = rng.random((steps, *shape), dtype=np.float32) >= p
-            masks.append(torch.from_numpy(keep * scale).to(device))
+            keep = uniform[start:start + size] >= p
+            masks.append(torch.from_numpy((keep * scale).reshape(shape)).to(device))
+            start += size
         return masks
 
     @torch.no_grad()

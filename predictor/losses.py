@@ -18,6 +18,18 @@ def regression_loss(predicted: torch.Tensor, target: torch.Tensor) -> tuple[torc
     return difference.square().mean(dim=1).sum(), difference * (2.0 / predicted.shape[1])
 
 
+def huber_loss(predicted: torch.Tensor, target: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Squared error within `delta` of the target, linear beyond (scaled like MSE: gradient 2d, capped at 2 delta).
+
+    A few very poor modules (accuracy far below the rest) otherwise dominate a small training set's MSE.
+    """
+    difference = predicted - target
+    size = difference.abs()
+    loss = torch.where(size <= delta, difference.square(), 2 * delta * size - delta * delta)
+    gradient = difference.clamp(-delta, delta) * (2.0 / predicted.shape[1])
+    return loss.mean(dim=1).sum(), gradient
+
+
 def masked_regression_loss(predicted: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(E, B, K) auxiliary targets, NaN = unknown: MSE over the known entries of each target, averaged over K."""
     known = ~torch.isnan(target)

@@ -20,7 +20,13 @@ from predictor.config import TrainConfig
 from predictor.features import check_arrays, encode_graphs
 from predictor.flat_adam import FlatAdam
 from predictor.gcn import Architecture, GCNEnsemble
-from predictor.losses import classification_loss, masked_regression_loss, pairwise_ranking_loss, regression_loss
+from predictor.losses import (
+    classification_loss,
+    huber_loss,
+    masked_regression_loss,
+    pairwise_ranking_loss,
+    regression_loss,
+)
 from predictor.model import Predictor, load
 from predictor.runtime import resolve_device, torch_threads
 
@@ -90,6 +96,8 @@ def fit(
         else:
             threshold = None
             main_target = ((labels - config.label_mean) / config.label_std).astype(np.float32)
+            if config.label_floor is not None:
+                main_target = np.maximum(main_target, np.float32(config.label_floor))
         targets = torch.from_numpy(
             np.concatenate([main_target[:, None], ((auxiliary - auxiliary_mean) / auxiliary_std)], axis=1)
             .astype(np.float32)
@@ -116,7 +124,10 @@ def _objective(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tu
         if config.task == "classification":
             loss, gradient = classification_loss(predicted, target)
         else:
-            loss, gradient = regression_loss(predicted, target)
+            if config.regression_loss == "huber":
+                loss, gradient = huber_loss(predicted, target, config.huber_delta)
+            else:
+                loss, gradient = regression_loss(predicted, target)
             loss, gradient = loss * config.regression_weight, gradient * config.regression_weight
             if ranking:
                 rank_loss, rank_gradient = pairwise_ranking_loss(

@@ -8,7 +8,13 @@ import torch
 from predictor.cell import Cell, InvalidCellError
 from predictor.config import TrainConfig
 from predictor.features import cells_to_arrays, random_relabelling
-from predictor.losses import classification_loss, masked_regression_loss, pairwise_ranking_loss, regression_loss
+from predictor.losses import (
+    classification_loss,
+    huber_loss,
+    masked_regression_loss,
+    pairwise_ranking_loss,
+    regression_loss,
+)
 from predictor.training import Predictor, fit, load
 
 
@@ -155,6 +161,7 @@ def test_loss_gradients_match_autograd(kind):
     target = torch.randn(2, 6, generator=generator)
     checks = [
         (regression_loss, (target,)),
+        (lambda p, t: huber_loss(p, t, 0.5), (target,)),
         (lambda p, t: pairwise_ranking_loss(p, t, kind, 0.3), (target,)),
         (classification_loss, ((target > 0).float(),)),
     ]
