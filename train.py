@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         config.add_argument(option, action=argparse.BooleanOptionalAction, default=None)
     config.add_argument("--ranking-loss", choices=("none", "hinge", "logistic"), default=None)
     config.add_argument("--regression-loss", choices=("mse", "huber"), default=None)
+    config.add_argument("--readout", choices=("mean", "mean-output"), default=None)
     config.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1, ...")
     config.add_argument("--seed", type=int, default=0, help="fixes initial weights, batch order and dropout")
     output = parser.add_argument_group("output")
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_config(args: argparse.Namespace) -> TrainConfig:
     changes = {}
-    for option in (*OVERRIDES, *SWITCHES, "--ranking-loss", "--regression-loss", "--device"):
+    for option in (*OVERRIDES, *SWITCHES, "--ranking-loss", "--regression-loss", "--readout", "--device"):
         value = getattr(args, option[2:].replace("-", "_"))
         if value is not None:
             changes[option[2:].replace("-", "_")] = value

@@ -22,6 +22,7 @@ class TrainConfig:
     dropout: float = 0.1
     bias: bool = False
     readout_activation: bool = False
+    readout: str = "mean"  # "mean" (paper) or "mean-output": also the output vertex's features
     ensemble: int = 1  # members trained together, each on its own mini-batches; predictions are averaged
     # optimisation (Adam, cosine annealing per epoch, reshuffled mini-batches)
     epochs: int = 300

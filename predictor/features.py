@@ -56,11 +56,24 @@ def propagation_matrices(adjacency: np.ndarray) -> np.ndarray:
     return np.stack([forward, backward], axis=1).astype(np.float32)
 
 
-def pooling_weights(num_vertices: np.ndarray) -> np.ndarray:
-    """(n, 7) float32: 1/V on the V real vertices, 0 on padding (a mean over real vertices)."""
+READOUTS = ("mean", "mean-output")
+
+
+def pooling_weights(num_vertices: np.ndarray, readout: str = "mean") -> np.ndarray:
+    """(n, P, 7) float32: how the readout pools vertex features into P vectors per graph.
+
+    "mean": the mean over the V real vertices (the paper); "mean-output": that mean and the
+    output vertex's own features (the cell's result), side by side.
+    """
     num_vertices = np.asarray(num_vertices)
     real = np.arange(MAX_VERTICES)[None, :] < num_vertices[:, None]
-    return (real / num_vertices[:, None]).astype(np.float32)
+    mean = (real / num_vertices[:, None]).astype(np.float32)
+    if readout == "mean":
+        return mean[:, None, :]
+    if readout == "mean-output":
+        output = (np.arange(MAX_VERTICES)[None, :] == num_vertices[:, None] - 1).astype(np.float32)
+        return np.stack([mean, output], axis=1)
+    raise ValueError(f"unknown readout {readout!r}; choose from {READOUTS}")
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ class GraphTensors:
 
     nodes: torch.Tensor  # (n, 7, 5)
     propagation: torch.Tensor  # (n, 2, 7, 7)
-    pooling: torch.Tensor  # (n, 7)
+    pooling: torch.Tensor  # (n, P, 7)
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -82,14 +95,18 @@ class GraphTensors:
 
 
 def encode_graphs(
-    adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, device: torch.device | str = "cpu"
+    adjacency: np.ndarray,
+    operations: np.ndarray,
+    num_vertices: np.ndarray,
+    device: torch.device | str = "cpu",
+    readout: str = "mean",
 ) -> GraphTensors:
     """Encode arrays in the HDF5 layout for the GCN."""
     adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
     return GraphTensors(
         torch.from_numpy(one_hot_operations(operations, num_vertices)),
         torch.from_numpy(propagation_matrices(adjacency)),
-        torch.from_numpy(pooling_weights(num_vertices)),
+        torch.from_numpy(pooling_weights(num_vertices, readout)),
     ).to(device)
 
 

@@ -37,6 +37,11 @@ class Architecture:
     dropout: float = 0.1
     bias: bool = False
     readout_activation: bool = False  # the reference has none between fc1 and fc2
+    readout: str = "mean"  # "mean" (the paper) or "mean-output" (mean and the output vertex, concatenated)
+
+    @property
+    def pooled_vectors(self) -> int:
+        return 2 if self.readout == "mean-output" else 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,13 +67,14 @@ class GCNEnsemble(nn.Module):
             nn.Parameter(_uniform((a.members, f_in, 2 * f_out), math.sqrt(6.0 / (f_in + f_out)), generator))
             for f_in, f_out in zip(widths[:-1], widths[1:])
         )
-        self.fc1_weight = nn.Parameter(_uniform((a.members, a.hidden, a.readout_hidden), a.hidden ** -0.5, generator))
+        pooled = a.hidden * a.pooled_vectors
+        self.fc1_weight = nn.Parameter(_uniform((a.members, pooled, a.readout_hidden), pooled ** -0.5, generator))
         self.fc2_weight = nn.Parameter(
             _uniform((a.members, a.readout_hidden, a.outputs), a.readout_hidden ** -0.5, generator)
         )
         if a.bias:
             self.graph_biases = nn.ParameterList(nn.Parameter(torch.zeros(a.members, 2 * a.hidden)) for _ in range(a.layers))
-            self.fc1_bias = nn.Parameter(_uniform((a.members, a.readout_hidden), a.hidden ** -0.5, generator))
+            self.fc1_bias = nn.Parameter(_uniform((a.members, a.readout_hidden), pooled ** -0.5, generator))
             self.fc2_bias = nn.Parameter(_uniform((a.members, a.outputs), a.readout_hidden ** -0.5, generator))
         else:
             self.graph_biases = nn.ParameterList()
@@ -91,7 +97,7 @@ class GCNEnsemble(nn.Module):
         pooling: torch.Tensor,
         dropout_masks: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """nodes (E|1, B, 7, 5), propagation (E|1, B, 2, 7, 7), pooling (E|1, B, 7) -> (E, B, outputs).
+        """nodes (E|1, B, 7, 5), propagation (E|1, B, 2, 7, 7), pooling (E|1, B, P, 7) -> (E, B, outputs).
 
         A leading 1 is shared by every member. dropout_masks: from `sample_dropout_masks`
         (one step's slice); None means evaluation mode. Gradients reach the weights only.
@@ -201,7 +207,7 @@ def _member_forward(architecture, nodes, propagation, pooling, masks, weights, s
         if saved is not None:
             saved.append((x, r))
         x = x_next
-    pooled = torch.bmm(pooling.unsqueeze(1), x).squeeze(1)  # (B, H)
+    pooled = torch.bmm(pooling, x).view(batch, -1)  # (B, P*H)
     h = mm(pooled, fc1)
     if fc1_bias is not None:
         h = h + fc1_bias
@@ -222,7 +228,7 @@ def _member_forward(architecture, nodes, propagation, pooling, masks, weights, s
 def _member_backward(architecture, propagation, pooling, masks, weights, saved, grad_out):
     """Gradients of one member's weights, in the order of `weights`."""
     graph, fc1, fc2, graph_biases, fc1_bias, fc2_bias = _split_weights(architecture, weights)
-    batch, vertices = pooling.shape
+    batch, _, vertices = pooling.shape
     pooled, h, h_active = saved[-1]
     grad_fc2 = mm(h.t(), grad_out)
     grad_h = mm(grad_out, fc2.t()) * masks[-1]
@@ -230,7 +236,7 @@ def _member_backward(architecture, propagation, pooling, masks, weights, saved, 
         grad_h = grad_h * h_active
     grad_fc1 = mm(pooled.t(), grad_h)
     grad_pooled = mm(grad_h, fc1.t())
-    grad_x = pooling.unsqueeze(2) * grad_pooled.unsqueeze(1)  # (B, 7, H)
+    grad_x = torch.bmm(pooling.transpose(1, 2), grad_pooled.view(batch, pooling.shape[1], -1))  # (B, 7, H)
     mixing_t = propagation.reshape(batch * 2, vertices, vertices).transpose(1, 2)
     grad_graph, grad_graph_bias = [None] * architecture.layers, [None] * architecture.layers
     for layer in reversed(range(architecture.layers)):

@@ -59,7 +59,8 @@ class Predictor:
         with torch_threads(self.config.threads if self.device.type == "cpu" else None):
             for start in range(0, len(num_vertices), ENCODE_CHUNK):
                 chunk = slice(start, start + ENCODE_CHUNK)
-                graphs = encode_graphs(adjacency[chunk], operations[chunk], num_vertices[chunk], self.device)
+                graphs = encode_graphs(adjacency[chunk], operations[chunk], num_vertices[chunk], self.device,
+                                       self.network.architecture.readout)
                 parts.append(self.network.predict(graphs, batch_size))
         if not parts:
             return torch.zeros(self.network.architecture.members, 0, self.network.architecture.outputs)

@@ -102,11 +102,11 @@ def fit(
             np.concatenate([main_target[:, None], ((auxiliary - auxiliary_mean) / auxiliary_std)], axis=1)
             .astype(np.float32)
         ).to(device)
-        graphs = encode_graphs(adjacency, operations, num_vertices, device)
+        graphs = encode_graphs(adjacency, operations, num_vertices, device, config.readout)
         architecture = Architecture(
             members=config.ensemble, hidden=config.hidden, layers=config.layers,
             readout_hidden=config.readout_hidden, outputs=targets.shape[1], dropout=config.dropout,
-            bias=config.bias, readout_activation=config.readout_activation,
+            bias=config.bias, readout_activation=config.readout_activation, readout=config.readout,
         )
         network = GCNEnsemble(architecture, torch.Generator().manual_seed(seed)).to(device)
         history = _train(network, graphs, targets, config, seed, progress, on_epoch)

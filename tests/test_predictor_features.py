@@ -50,7 +50,8 @@ def test_propagation_rows_are_normalised_and_padding_stays_alone():
     np.testing.assert_allclose(forward[0, :3], [1 / 3] * 3, rtol=1e-6)
     expected_backward = forward.T / forward.T.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(backward, expected_backward, rtol=1e-6)
-    np.testing.assert_allclose(pooling_weights(num_vertices)[0], [0.25] * 4 + [0] * 3)
+    np.testing.assert_allclose(pooling_weights(num_vertices)[0], [[0.25] * 4 + [0] * 3])
+    np.testing.assert_allclose(pooling_weights(num_vertices, "mean-output")[0, 1], [0, 0, 0, 1, 0, 0, 0])
 
 
 def test_topological_relabellings_are_valid_specs_of_the_same_module():

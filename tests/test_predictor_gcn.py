@@ -64,14 +64,15 @@ def _autograd_forward(weights, architecture, nodes, propagation, pooling, masks)
         along = torch.relu(propagation[:, 0] @ u[..., :hidden])
         against = torch.relu(propagation[:, 1] @ u[..., hidden:])
         x = (along + against) * masks[layer][0]
-    h = (pooling.unsqueeze(1) @ x).squeeze(1) @ fc1[0] + fc1_bias[0]
+    h = (pooling @ x).reshape(len(x), -1) @ fc1[0] + fc1_bias[0]
     h = torch.relu(h) * masks[-1][0]
     return h @ fc2[0] + fc2_bias[0]
 
 
 def test_hand_written_backward_with_biases_and_readout_activation(batch):
-    _, _, _, graphs = batch
-    architecture = Architecture(bias=True, readout_activation=True, outputs=2)
+    adjacency, operations, num_vertices, _ = batch
+    graphs = encode_graphs(adjacency, operations, num_vertices, readout="mean-output")
+    architecture = Architecture(bias=True, readout_activation=True, outputs=2, readout="mean-output")
     network = GCNEnsemble(architecture, torch.Generator().manual_seed(1))
     with torch.no_grad():
         for bias in network.graph_biases:
