@@ -1,0 +1,107 @@
+"""One trial's window on the benchmark: queries answered like the official API, and counted.
+
+Querying a module reveals the 108-epoch final validation accuracy of one of its stored
+repeats, drawn at random as `nasbench.api.query` does, and costs one unit of budget.
+The oracle refuses a query past the budget and, unless the strategy declares that it
+re-queries on purpose, a module queried before: the curves compare strategies at equal
+numbers of distinct trained networks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from predictor.cell import Cell
+from predictor.search.benchmark import Benchmark
+from predictor.search.pool_mapping import PoolMapper
+
+
+class BudgetExhaustedError(RuntimeError):
+    """A query past the budget: a bug in the strategy that issued it."""
+
+
+class RepeatedQueryError(RuntimeError):
+    """A module queried twice by a strategy that does not re-query on purpose."""
+
+
+class Oracle:
+    """Answers and records the queries of one trial."""
+
+    def __init__(
+        self,
+        benchmark: Benchmark,
+        budget: int,
+        rng: np.random.Generator,
+        mapper: PoolMapper | None = None,
+        allow_repeats: bool = False,
+    ):
+        if budget < 1:
+            raise ValueError(f"budget must be at least 1, got {budget}")
+        self.benchmark = benchmark
+        self.budget = budget
+        self.allow_repeats = allow_repeats
+        self._repeat_rng, self._tie_rng = rng.spawn(2)
+        self._mapper = mapper
+        self.queried = np.zeros(len(benchmark), dtype=bool)
+        self.rows: list[int] = []
+        self.observed: list[float] = []
+        self.edit_distances: list[int] = []  # per `query_cell`: 0 = the proposal itself was queried
+
+    @property
+    def mapper(self) -> PoolMapper:
+        if self._mapper is None:
+            b = self.benchmark
+            self._mapper = PoolMapper(b.hashes, b.adjacency, b.operations, b.num_vertices)
+        return self._mapper
+
+    @property
+    def num_queries(self) -> int:
+        return len(self.rows)
+
+    @property
+    def remaining(self) -> int:
+        """Queries left: the budget, or the unqueried pool when that is smaller."""
+        unqueried = len(self.queried) - int(self.queried.sum()) if not self.allow_repeats else self.budget
+        return min(self.budget - len(self.rows), unqueried)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining <= 0
+
+    def unqueried_rows(self) -> np.ndarray:
+        return np.flatnonzero(~self.queried)
+
+    def query(self, row: int) -> float:
+        """Validation accuracy of one random stored repeat of module `row`; costs one query."""
+        row = int(row)
+        if len(self.rows) >= self.budget:
+            raise BudgetExhaustedError(f"query {len(self.rows) + 1} exceeds the budget of {self.budget}")
+        if self.queried[row] and not self.allow_repeats:
+            raise RepeatedQueryError(f"module {self.benchmark.hashes[row].decode()} (row {row}) was already queried")
+        repeats = self.benchmark.validation_repeats[row]
+        stored = np.flatnonzero(~np.isnan(repeats))
+        value = float(repeats[stored[0] if len(stored) == 1 else self._repeat_rng.choice(stored)])
+        self.queried[row] = True
+        self.rows.append(row)
+        self.observed.append(value)
+        return value
+
+    def resolve(self, cell: Cell) -> tuple[int, int] | None:
+        """(row, edit distance) of the pool module a proposed cell gets under the rule of `pool_mapping`.
+
+        None when no unqueried module is left. Resolving costs nothing; querying does.
+        """
+        return self.mapper.resolve(cell, self.queried, self._tie_rng)
+
+    def query_cell(self, cell: Cell) -> tuple[int, float] | None:
+        """Resolve a proposal and query it: (row, observed accuracy), None when the pool is used up."""
+        resolved = self.resolve(cell)
+        if resolved is None:
+            return None
+        row, distance = resolved
+        value = self.query(row)
+        self.edit_distances.append(distance)
+        return row, value
+
+    def best_row(self) -> int:
+        """Incumbent: the queried module with the best observed accuracy (earliest on ties)."""
+        return self.rows[int(np.argmax(self.observed))]

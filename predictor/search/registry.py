@@ -1,0 +1,88 @@
+"""Strategies by name, as the command line and the worker processes build them.
+
+`StrategySettings` is plain data (it crosses process boundaries); the fit function and
+the predictor's training config are looked up from it at call time, inside the worker.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from predictor.search.recipes import training_config
+from predictor.search.schedule import RetrainSchedule
+from predictor.search.strategies.base import Strategy
+from predictor.search.strategies.evolution import RegularizedEvolution
+from predictor.search.strategies.parameter_ranking import ParameterRanking
+from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
+from predictor.search.strategies.progressive import ProgressiveSearch
+from predictor.search.strategies.random_search import RandomSearch
+from predictor.search.strategies.reinforce import Reinforce
+from predictor.search.surrogate import DEFAULT_FIT, DEFAULT_FIT_TWO_STAGE, Surrogate, TwoStageSurrogate, import_object
+
+
+@dataclass(frozen=True)
+class StrategySettings:
+    """Knobs of the learned strategies (the defaults are the recommended ones)."""
+
+    fit: str = DEFAULT_FIT  # "module:function" with the signature of predictor.training.fit
+    fit_two_stage: str = DEFAULT_FIT_TWO_STAGE  # the same for the two-stage predictor
+    recipe: str = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
+    initial_queries: int = 10  # random queries before the first fit (`predictor`)
+    ensemble_size: int = 1  # models per fit (`predictor`, `pnas`)
+    exploration: float = 0.0  # score = mean + exploration * ensemble std (`predictor`)
+    schedule: RetrainSchedule = RetrainSchedule()
+    paper_initial_queries: int = 172  # N of the one-shot protocol (`paper`)
+    paper_recipe: str = "paper"
+
+    def surrogate(self, recipe: str | None = None, ensemble_size: int | None = None) -> Surrogate:
+        return Surrogate(import_object(self.fit), training_config(recipe or self.recipe),
+                         ensemble_size or self.ensemble_size)
+
+
+def _predictor(settings: StrategySettings) -> Strategy:
+    return PredictorGuidedSearch(settings.surrogate(), settings.initial_queries, settings.schedule,
+                                 settings.exploration, name="predictor")
+
+
+def _predictor_ucb(settings: StrategySettings) -> Strategy:
+    return PredictorGuidedSearch(settings.surrogate(ensemble_size=max(3, settings.ensemble_size)),
+                                 settings.initial_queries, settings.schedule, exploration=max(settings.exploration, 1.0),
+                                 name="predictor-ucb")
+
+
+def _paper(settings: StrategySettings) -> Strategy:
+    return PredictorGuidedSearch.one_shot(settings.surrogate(settings.paper_recipe, 1), settings.paper_initial_queries)
+
+
+def _paper_two_stage(settings: StrategySettings) -> Strategy:
+    regressor = training_config(settings.paper_recipe)
+    surrogate = TwoStageSurrogate(import_object(settings.fit_two_stage), import_object(settings.fit),
+                                  regressor.replace(task="classification"), regressor)
+    return PredictorGuidedSearch.one_shot(surrogate, settings.paper_initial_queries, name="paper-two-stage")
+
+
+STRATEGIES: dict[str, Callable[[StrategySettings], Strategy]] = {
+    "random": lambda settings: RandomSearch(),
+    "evolution": lambda settings: RegularizedEvolution(),
+    "reinforce": lambda settings: Reinforce(),
+    "pnas": lambda settings: ProgressiveSearch(settings.surrogate(), schedule=settings.schedule),
+    "params": lambda settings: ParameterRanking(),
+    "paper": _paper,
+    "paper-two-stage": _paper_two_stage,
+    "predictor": _predictor,
+    "predictor-ucb": _predictor_ucb,
+}
+
+# Rough relative cost of a trial, to start the long ones first.
+_COST = {"random": 0, "params": 0, "evolution": 1, "reinforce": 3, "paper": 2, "paper-two-stage": 3, "pnas": 5,
+         "predictor": 5, "predictor-ucb": 10}
+
+
+def build_strategy(name: str, settings: StrategySettings | None = None) -> Strategy:
+    if name not in STRATEGIES:
+        raise KeyError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
+    return STRATEGIES[name](settings or StrategySettings())
+
+
+def expected_cost(name: str) -> int:
+    return _COST.get(name, 1)

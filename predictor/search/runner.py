@@ -1,0 +1,163 @@
+"""Independent seeded trials of several strategies, spread over processes.
+
+Every trial has its own seeds derived from (master seed, trial, strategy name), so a
+result does not depend on how many workers ran it nor in which order. The oracle's
+seed (which repeat a query reveals) depends on the trial only: strategies compared on
+the same trial face the same draws where they query the same module.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from predictor.search.benchmark import Benchmark
+from predictor.search.oracle import Oracle
+from predictor.search.pool_mapping import PoolMapper
+from predictor.search.registry import StrategySettings, build_strategy, expected_cost
+from predictor.search.strategies.base import Strategy
+
+_ORACLE_STREAM = 0
+_STRATEGY_STREAM = 1
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    strategy: str
+    trial: int
+    rows: np.ndarray  # queried rows, in order
+    observed: np.ndarray  # what each query revealed
+    edit_distances: np.ndarray  # per proposal resolved by the pool rule (0 = answered as proposed)
+    seconds: float
+
+
+def oracle_seed(master_seed: int, trial: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(master_seed, spawn_key=(trial, _ORACLE_STREAM))
+
+
+def strategy_seed(master_seed: int, trial: int, strategy: str) -> np.random.SeedSequence:
+    return np.random.SeedSequence(master_seed, spawn_key=(trial, _STRATEGY_STREAM, zlib.crc32(strategy.encode())))
+
+
+def run_trial(
+    benchmark: Benchmark,
+    strategy: Strategy,
+    budget: int,
+    master_seed: int,
+    trial: int,
+    mapper: PoolMapper | None = None,
+    name: str | None = None,
+) -> TrialResult:
+    """One search of `budget` queries (fewer if the pool runs out)."""
+    name = name or strategy.name
+    _single_threaded_torch()
+    oracle = Oracle(benchmark, budget, np.random.default_rng(oracle_seed(master_seed, trial)), mapper,
+                    allow_repeats=strategy.allows_repeats)
+    start = time.perf_counter()
+    strategy.run(oracle, np.random.default_rng(strategy_seed(master_seed, trial, name)))
+    return TrialResult(name, trial, np.array(oracle.rows, dtype=np.int64), np.array(oracle.observed),
+                       np.array(oracle.edit_distances, dtype=np.int64), time.perf_counter() - start)
+
+
+def _single_threaded_torch() -> None:
+    """One thread per trial: results must not depend on thread count, and workers share the cores."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@dataclass
+class ComparisonResult:
+    benchmark: Benchmark
+    strategies: list[str]
+    budget: int
+    trials: int
+    seed: int
+    settings: StrategySettings
+    results: dict[tuple[str, int], TrialResult] = field(default_factory=dict)
+    seconds: float = 0.0
+    workers: int = 1
+
+    def of(self, strategy: str) -> list[TrialResult]:
+        return [self.results[(strategy, t)] for t in range(self.trials)]
+
+
+# --- worker processes -----------------------------------------------------------------
+_worker_state: dict = {}
+
+
+def _init_worker(data_path: str, settings: StrategySettings) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    benchmark = Benchmark.from_file(data_path)
+    _worker_state.update(benchmark=benchmark, settings=settings,
+                         mapper=PoolMapper(benchmark.hashes, benchmark.adjacency, benchmark.operations,
+                                           benchmark.num_vertices))
+
+
+def _run_job(job: tuple[str, int, int, int]) -> TrialResult:
+    name, trial, budget, seed = job
+    state = _worker_state
+    strategy = build_strategy(name, state["settings"])
+    return run_trial(state["benchmark"], strategy, budget, seed, trial, state["mapper"], name)
+
+
+def _jobs(strategies: Sequence[str], trials: int, budget: int, seed: int) -> list[tuple[str, int, int, int]]:
+    jobs = [(name, trial, budget, seed) for name in strategies for trial in range(trials)]
+    return sorted(jobs, key=lambda job: -expected_cost(job[0]))  # long jobs first: better packing
+
+
+def run_comparison(
+    data_path: str | Path,
+    strategies: Sequence[str],
+    budget: int,
+    trials: int,
+    seed: int = 0,
+    workers: int | None = None,
+    settings: StrategySettings | None = None,
+    progress: bool = True,
+    on_result: Callable[[TrialResult], None] | None = None,
+) -> ComparisonResult:
+    """Run `trials` seeded trials of every strategy; `workers` processes (default: all cores)."""
+    settings = settings or StrategySettings()
+    for name in strategies:
+        build_strategy(name, settings)  # fail fast on unknown names and bad settings
+    workers = max(1, min(workers or os.cpu_count() or 1, trials * len(strategies)))
+    benchmark = Benchmark.from_file(data_path)
+    comparison = ComparisonResult(benchmark, list(strategies), budget, trials, seed, settings, workers=workers)
+    jobs = _jobs(strategies, trials, budget, seed)
+    start = time.perf_counter()
+    with tqdm(total=len(jobs), desc="trials", unit="trial", disable=not progress) as bar:
+        for result in _results(jobs, str(data_path), settings, workers):
+            comparison.results[(result.strategy, result.trial)] = result
+            if on_result:
+                on_result(result)
+            bar.update()
+    comparison.seconds = time.perf_counter() - start
+    return comparison
+
+
+def _results(jobs: list, data_path: str, settings: StrategySettings, workers: int) -> Iterator[TrialResult]:
+    if workers == 1:
+        _init_worker(data_path, settings)
+        yield from map(_run_job, jobs)
+        return
+    context = multiprocessing.get_context("spawn")  # torch and fork do not mix well
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(data_path, settings))
+    try:
+        yield from pool.imap_unordered(_run_job, jobs, chunksize=1)
+        pool.close()  # let workers exit on their own: a terminated worker leaks its semaphores
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()

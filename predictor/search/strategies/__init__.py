@@ -1,0 +1,1 @@
+"""Search strategies, one per module, all behind `base.Strategy`."""

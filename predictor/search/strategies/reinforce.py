@@ -1,0 +1,150 @@
+"""REINFORCE (Williams 1992) with a small recurrent controller, as in NAS-Bench-101's comparison.
+
+The controller, a GRU, emits a 7-vertex cell one decision at a time: the op of each of
+the 5 interior vertices, then each of the 21 possible edges (on/off), every decision
+fed back as the next input. A cell is sampled, resolved to a pool module, queried, and
+the reward (the observed accuracy) updates the policy at once:
+loss = -(reward - baseline) / scale * log p(cell) - entropy_weight * entropy,
+with an exponential moving average of rewards as the baseline and of their absolute
+deviation as the scale (so the step size does not depend on how spread accuracies are).
+The sampler never turns on a 10th edge. Invalid samples (input cut off from the output)
+are not architectures: they cost no query, are redrawn, and enter the update with reward
+0, so the controller learns to avoid them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from predictor.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES
+from predictor.search.oracle import Oracle
+from predictor.search.specs import NUM_INTERIOR, to_cell
+from predictor.search.strategies.base import Strategy
+
+NUM_OPS = len(INTERIOR_OPS)
+_EDGES = [(x, y) for y in range(1, MAX_VERTICES) for x in range(y)]  # 21, in the official bit order
+NUM_DECISIONS = NUM_INTERIOR + len(_EDGES)
+_START = NUM_OPS + 2  # token ids: ops 0..2, edge off 3, edge on 4, start 5
+INVALID_REWARD = 0.0  # what an invalid draw teaches the controller (it costs no query)
+MAX_ADVANTAGE = 5.0
+_DRAWS_PER_BATCH = 16  # invalid draws are common early on; sampling a batch costs about as much as one
+
+
+def _controller(hidden_size: int):
+    import torch
+    from torch import nn
+
+    class Controller(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tokens = nn.Embedding(_START + 1, hidden_size)
+            self.positions = nn.Embedding(NUM_DECISIONS, hidden_size)
+            self.cell = nn.GRUCell(hidden_size, hidden_size)
+            self.op_head = nn.Linear(hidden_size, NUM_OPS)
+            self.edge_head = nn.Linear(hidden_size, 2)
+
+        def _step(self, step: int, token: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            state = self.cell(self.tokens(token) + self.positions.weight[step], state)
+            return (self.op_head if step < NUM_INTERIOR else self.edge_head)(state), state
+
+        def _distribution(self, step: int, logits: torch.Tensor, edges_on: torch.Tensor) -> torch.Tensor:
+            """Log-probabilities of a step; once 9 edges are on, further edges are forced off."""
+            if step >= NUM_INTERIOR:
+                full = (edges_on >= MAX_EDGES)[:, None] & (torch.arange(2) == 1)
+                logits = logits.masked_fill(full, float("-inf"))
+            return torch.log_softmax(logits, dim=-1)
+
+        def _run(self, count: int, decide) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            state = torch.zeros(count, hidden_size)
+            token = torch.full((count,), _START)
+            edges_on = torch.zeros(count, dtype=torch.long)
+            log_probability, entropy, decisions = torch.zeros(count), torch.zeros(count), []
+            for step in range(NUM_DECISIONS):
+                logits, state = self._step(step, token, state)
+                log_p = self._distribution(step, logits, edges_on)
+                choice = decide(step, log_p)
+                decisions.append(choice)
+                log_probability = log_probability + log_p.gather(1, choice[:, None])[:, 0]
+                entropy = entropy - (log_p.exp() * log_p.clamp(min=-1e9)).sum(dim=1)  # 0 * log 0 = 0, not NaN
+                if step >= NUM_INTERIOR:
+                    edges_on = edges_on + choice
+                token = choice if step < NUM_INTERIOR else choice + NUM_OPS
+            return torch.stack(decisions, dim=1), log_probability, entropy
+
+        def sample(self, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            """`count` independent cells: decisions (count, 26), and log-probability and entropy (count,)
+            with their graphs, so the update needs no second pass."""
+            def draw(step: int, log_p: torch.Tensor) -> torch.Tensor:
+                return torch.multinomial(log_p.detach().exp(), 1, generator=generator)[:, 0]
+
+            return self._run(count, draw)
+
+    return Controller()
+
+
+def decisions_to_spec(decisions: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int8)
+    for (x, y), on in zip(_EDGES, decisions[NUM_INTERIOR:]):
+        matrix[x, y] = on
+    ops = np.array([-1, *decisions[:NUM_INTERIOR], -2], dtype=np.int8)
+    return matrix, ops
+
+
+class Reinforce(Strategy):
+    name = "reinforce"
+
+    def __init__(self, hidden_size: int = 32, learning_rate: float = 0.01, baseline_decay: float = 0.9,
+                 entropy_weight: float = 0.01, max_redraws: int = 1000):
+        self.hidden_size = hidden_size
+        self.learning_rate = learning_rate
+        self.baseline_decay = baseline_decay
+        self.entropy_weight = entropy_weight
+        self.max_redraws = max_redraws
+
+    def describe(self) -> str:
+        return (f"REINFORCE (GRU {self.hidden_size}, Adam lr {self.learning_rate}, baseline decay "
+                f"{self.baseline_decay}, entropy weight {self.entropy_weight})")
+
+    def _draw(self, controller, generator) -> tuple[list, tuple | None]:
+        """Sample until a valid cell comes up: (log-probabilities of the invalid draws before it,
+        (its log-probability, its entropy, the cell)), or None in place of the latter after `max_redraws`."""
+        invalid = []
+        for _ in range(0, self.max_redraws, _DRAWS_PER_BATCH):
+            decisions, log_probability, entropy = controller.sample(_DRAWS_PER_BATCH, generator)
+            for i, row in enumerate(decisions.tolist()):
+                cell = to_cell(decisions_to_spec(row))
+                if cell is not None:
+                    return invalid, (log_probability[i], entropy[i], cell)
+                invalid.append(log_probability[i])
+        return invalid, None
+
+    def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
+        import torch
+
+        torch.manual_seed(int(rng.integers(2**62)))
+        generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        controller = _controller(self.hidden_size)
+        optimizer = torch.optim.Adam(controller.parameters(), lr=self.learning_rate)
+        baseline, scale = None, None
+        while not oracle.exhausted:
+            invalid, drawn = self._draw(controller, generator)
+            if drawn is None:
+                raise RuntimeError(f"the controller drew {self.max_redraws} invalid cells in a row")
+            log_probability, entropy, cell = drawn
+            answer = oracle.query_cell(cell)
+            if answer is None:
+                return
+            reward = answer[1]
+            if baseline is None:
+                baseline, scale = reward, 0.01
+            loss = -self._advantage(reward, baseline, scale) * log_probability - self.entropy_weight * entropy
+            if invalid:
+                loss = loss - self._advantage(INVALID_REWARD, baseline, scale) * torch.stack(invalid).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            baseline = self.baseline_decay * baseline + (1 - self.baseline_decay) * reward
+            scale = self.baseline_decay * scale + (1 - self.baseline_decay) * abs(reward - baseline)
+
+    @staticmethod
+    def _advantage(reward: float, baseline: float, scale: float) -> float:
+        return float(np.clip((reward - baseline) / max(scale, 1e-4), -MAX_ADVANTAGE, MAX_ADVANTAGE))

@@ -1,0 +1,112 @@
+"""Learned models inside a search: predictors fitted on the modules queried so far.
+
+The fit function is injected (by default the project's GCN, `predictor.training.fit`,
+imported when first needed), so strategies can be tested with any stand-in of the same
+signature: `fit(adjacency, operations, num_vertices, labels, config=..., seed=...)`
+returning an object with `predict(adjacency, operations, num_vertices) -> (m,)`.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from predictor.dataset import BLOWN_UP_ACCURACY
+from predictor.search.recipes import config_for_size
+
+DEFAULT_FIT = "predictor.training:fit"
+DEFAULT_FIT_TWO_STAGE = "predictor.two_stage:fit_two_stage"
+
+
+class Model(Protocol):
+    def predict(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray: ...
+
+
+FitFunction = Callable[..., Model]
+
+
+def import_object(path: str) -> Any:
+    """`package.module:name` -> the object (imported at call time, so a missing library fails late and clearly)."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def member_predictions(model: Model, adjacency: np.ndarray, operations: np.ndarray,
+                       num_vertices: np.ndarray) -> np.ndarray:
+    """(members, m): one row per network; a model trained as an ensemble (`predict_members`) gives one per member."""
+    if callable(getattr(model, "predict_members", None)):
+        return np.asarray(model.predict_members(adjacency, operations, num_vertices), dtype=np.float64)
+    return np.asarray(model.predict(adjacency, operations, num_vertices), dtype=np.float64).reshape(1, -1)
+
+
+@dataclass(frozen=True)
+class FittedEnsemble:
+    members: tuple[Model, ...]
+
+    def predict(self, adjacency: np.ndarray, operations: np.ndarray,
+                num_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard deviation) over all member networks; the deviation is 0 for a single network."""
+        if len(adjacency) == 0:
+            return np.zeros(0), np.zeros(0)
+        predictions = np.concatenate([member_predictions(m, adjacency, operations, num_vertices) for m in self.members])
+        return predictions.mean(axis=0), predictions.std(axis=0)
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    """How to fit: the function, its config (None: the function's default) and the ensemble size."""
+
+    fit: FitFunction
+    config: Any = None
+    ensemble_size: int = 1
+
+    def train(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, labels: np.ndarray,
+              rng: np.random.Generator) -> FittedEnsemble:
+        """Fit every member on the sound labels (blown-up runs, ~10% accuracy, are left out: they are noise)."""
+        labels = np.asarray(labels, dtype=np.float64)
+        sound = labels >= BLOWN_UP_ACCURACY
+        if not sound.any():
+            sound[:] = True
+        arrays = (adjacency[sound], operations[sound], num_vertices[sound], labels[sound])
+        kwargs = {} if self.config is None else {"config": config_for_size(self.config, int(sound.sum()))}
+        seeds = rng.integers(0, 2**31 - 1, size=self.ensemble_size)
+        return FittedEnsemble(tuple(self.fit(*arrays, seed=int(seed), **kwargs) for seed in seeds))
+
+
+@dataclass(frozen=True)
+class FittedTwoStage:
+    model: Model  # `predict` gives NaN for the modules its classifier rejects
+
+    def predict(self, adjacency: np.ndarray, operations: np.ndarray,
+                num_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Regressor scores, every module the classifier rejects ranked after every one it keeps."""
+        if len(adjacency) == 0:
+            return np.zeros(0), np.zeros(0)
+        scores = np.asarray(self.model.predict(adjacency, operations, num_vertices), dtype=np.float64)
+        return np.where(np.isnan(scores), -np.inf, scores), np.zeros(len(scores))
+
+
+@dataclass(frozen=True)
+class TwoStageSurrogate:
+    """Wen et al.'s two stages, as the library fits them (`fit_two_stage`): a classifier filters out
+    poor modules, a regressor trained on the modules it keeps ranks the rest. When the classifier
+    keeps too few training modules to fit a regressor, a plain regressor (`fit`) ranks everything."""
+
+    fit_two_stage: Callable[..., Model]
+    fit: FitFunction
+    classifier_config: Any
+    regressor_config: Any
+    ensemble_size: int = 1
+
+    def train(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, labels: np.ndarray,
+              rng: np.random.Generator) -> FittedTwoStage | FittedEnsemble:
+        labels = np.asarray(labels, dtype=np.float64)
+        seed = int(rng.integers(0, 2**31 - 1))
+        try:
+            return FittedTwoStage(self.fit_two_stage(adjacency, operations, num_vertices, labels,
+                                                     self.classifier_config, self.regressor_config, seed=seed))
+        except ValueError:  # the classifier kept fewer modules than a regressor needs
+            return Surrogate(self.fit, self.regressor_config).train(adjacency, operations, num_vertices, labels, rng)

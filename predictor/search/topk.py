@@ -1,0 +1,145 @@
+"""Ranking the whole space with a trained predictor: the modules worth training for real.
+
+Every one of the 423,624 modules is scored (not only those a file holds); the recorded
+accuracy of a top module is looked up in a dataset where it has one. The JSON written
+here is what child training reads: per module its hash, pruned adjacency, op names,
+predicted accuracy and recorded validation accuracy (null when not recorded).
+"""
+from __future__ import annotations
+
+import csv
+import inspect
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from predictor.search.surrogate import Model
+
+PREDICT_BATCH = 65_536  # modules handed to the model at a time
+CPU_NETWORK_BATCH = 1024  # modules per forward pass, where the model lets us choose
+GPU_NETWORK_BATCH = 65_536
+
+
+@dataclass(frozen=True)
+class RankedModule:
+    rank: int
+    hash: str
+    adjacency: list[list[int]]  # pruned V x V
+    ops: list[str]
+    predicted_accuracy: float
+    recorded_validation_accuracy: float | None  # mean 108-epoch final validation accuracy in --data
+    recorded_test_accuracy: float | None
+
+
+def load_predictor(path: str | Path) -> Model:
+    """A trained predictor from a checkpoint file, through the training library's loader."""
+    import predictor.training as training
+
+    for name in ("load", "load_predictor", "load_checkpoint"):
+        if callable(getattr(training, name, None)):
+            return getattr(training, name)(path)
+    holder = getattr(training, "Predictor", None)
+    if holder is not None and callable(getattr(holder, "load", None)):
+        return holder.load(path)
+    raise ImportError("predictor.training offers no checkpoint loader (load / Predictor.load)")
+
+
+def score_space(model: Model, space: Any, batch_size: int = PREDICT_BATCH) -> np.ndarray:
+    """Predicted accuracy of every module of `space` (arrays in the HDF5 layout), in batches.
+
+    On CPU the network's matrices are small (7 vertices x a few hundred channels): one thread
+    and forward passes of about a thousand modules keep them in cache, measured 3-4x faster
+    than the defaults (all threads, 4096) on a busy 2-core machine. A GPU model gets big batches.
+    """
+    import torch
+
+    scores = np.empty(len(space.hashes), dtype=np.float64)
+    on_gpu = str(getattr(model, "device", "cpu")).startswith("cuda")
+    options = {}
+    if "batch_size" in inspect.signature(model.predict).parameters:
+        options["batch_size"] = GPU_NETWORK_BATCH if on_gpu else CPU_NETWORK_BATCH
+    threads = torch.get_num_threads()
+    if not on_gpu:
+        torch.set_num_threads(1)
+    try:
+        for start in range(0, len(scores), batch_size):
+            batch = slice(start, start + batch_size)
+            scores[batch] = np.asarray(model.predict(space.adjacency[batch], space.operations[batch],
+                                                     space.num_vertices[batch], **options)).ravel()
+    finally:
+        torch.set_num_threads(threads)
+    return scores
+
+
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best scores, best first (ties by index)."""
+    k = min(k, len(scores))
+    candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return candidates[np.lexsort((candidates, -scores[candidates]))]
+
+
+def recorded_accuracies(data_path: str | Path | None, hashes: list[str]) -> dict[str, tuple[float | None, float | None]]:
+    """hash -> (mean validation, mean test accuracy) for the hashes the dataset holds."""
+    if data_path is None or not Path(data_path).is_file():
+        return {}
+    from predictor.dataset import ModuleNotInDatasetError, NASBench
+
+    found = {}
+    with NASBench(data_path) as bench:
+        validation = bench.accuracy(108, "validation_accuracy", repeat="mean")
+        test = bench.accuracy(108, "test_accuracy", repeat="mean")
+        for module_hash in hashes:
+            try:
+                row = bench.row(module_hash)
+            except ModuleNotInDatasetError:
+                continue
+            found[module_hash] = tuple(None if np.isnan(v) else float(v) for v in (validation[row], test[row]))
+    return found
+
+
+def rank_top_k(model: Model, space: Any, k: int, data_path: str | Path | None = None) -> tuple[list[RankedModule], float]:
+    """(the k best modules of the space by predicted accuracy, seconds spent scoring)."""
+    start = time.perf_counter()
+    scores = score_space(model, space)
+    best = top_indices(scores, k)
+    seconds = time.perf_counter() - start
+    hashes = [space.hashes[i].decode() for i in best]
+    recorded = recorded_accuracies(data_path, hashes)
+    ranked = []
+    for rank, (index, module_hash) in enumerate(zip(best, hashes), start=1):
+        cell = space.cell(int(index))
+        validation, test = recorded.get(module_hash, (None, None))
+        ranked.append(RankedModule(rank, module_hash, cell.matrix.astype(int).tolist(), list(cell.ops),
+                                   float(scores[index]), validation, test))
+    return ranked, seconds
+
+
+def format_table(modules: list[RankedModule]) -> str:
+    lines = [f"{'rank':>4}  {'hash':32}  {'predicted':>9}  {'recorded':>8}  adjacency rows / interior ops"]
+    short = {"conv3x3-bn-relu": "3x3", "conv1x1-bn-relu": "1x1", "maxpool3x3": "mp"}
+    for m in modules:
+        recorded = "-" if m.recorded_validation_accuracy is None else f"{m.recorded_validation_accuracy * 100:.2f}"
+        rows = " ".join("".join(map(str, row)) for row in m.adjacency)
+        ops = ",".join(short.get(op, op) for op in m.ops[1:-1])
+        lines.append(f"{m.rank:>4}  {m.hash}  {m.predicted_accuracy * 100:>9.2f}  {recorded:>8}  {rows}  [{ops}]")
+    return "\n".join(lines)
+
+
+def write_top_k(path: str | Path, modules: list[RankedModule]) -> None:
+    """JSON list of objects (or CSV when the name ends in .csv, adjacency and ops as JSON strings)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = [asdict(m) for m in modules]
+    if path.suffix == ".csv":
+        with open(path, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(records[0]) if records else ["hash"])
+            writer.writeheader()
+            for record in records:
+                writer.writerow({key: json.dumps(value) if isinstance(value, list) else value
+                                 for key, value in record.items()})
+    else:
+        path.write_text(json.dumps(records, indent=2) + "\n")

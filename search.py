@@ -1,0 +1,149 @@
+"""Search NAS-Bench-101: rank the whole space with a trained predictor, or compare search strategies.
+
+  python search.py --checkpoint PATH --top-k 10 [--out-topk top.json]
+  python search.py --compare random,evolution,reinforce,pnas,params,paper,predictor --budget 1000 --trials 50
+  python search.py --select predictor --budget 100      (one search: the module it picks)
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from predictor.search.recipes import RECIPES
+from predictor.search.registry import STRATEGIES, StrategySettings
+
+DEFAULT_DATA = Path("data/nasbench.hdf5")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--checkpoint", type=Path, help="trained predictor: rank all 423,624 modules")
+    mode.add_argument("--compare", help=f"comma-separated strategies to compare: {','.join(STRATEGIES)}")
+    mode.add_argument("--select", choices=list(STRATEGIES), help="run one search and report the module it picks")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="HDF5 dataset (pool of the comparison; "
+                        "recorded accuracies of the top-k)")
+
+    query = parser.add_argument_group("ranking the space (--checkpoint)")
+    query.add_argument("--top-k", type=int, default=10)
+    query.add_argument("--out-topk", type=Path, help="write the top-k as JSON (or CSV if the name ends in .csv)")
+
+    compare = parser.add_argument_group("searching (--compare, --select)")
+    compare.add_argument("--budget", type=int, default=1000, help="queries per trial")
+    compare.add_argument("--trials", type=int, default=50, help="independent trials per strategy (--compare)")
+    compare.add_argument("--seed", type=int, default=0, help="master seed; trial seeds derive from it")
+    compare.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    compare.add_argument("--out", type=Path, help="summary JSON (default: OUT_DIR/summary.json)")
+    compare.add_argument("--out-dir", type=Path, default=Path("runs/search"),
+                         help="where the curves (curves.csv.gz), the figure and the summary go")
+    compare.add_argument("--recipe", choices=RECIPES, default=StrategySettings.recipe,
+                         help="training config of the predictor strategies")
+    compare.add_argument("--initial-queries", type=int, default=StrategySettings.initial_queries,
+                         help="random queries before the first fit (predictor)")
+    compare.add_argument("--ensemble", type=int, default=StrategySettings.ensemble_size,
+                         help="models per fit (predictor, pnas)")
+    compare.add_argument("--exploration", type=float, default=StrategySettings.exploration,
+                         help="score = mean + EXPLORATION x ensemble std (predictor)")
+    compare.add_argument("--paper-initial-queries", type=int, default=StrategySettings.paper_initial_queries,
+                         help="N of the one-shot protocol (paper)")
+    compare.add_argument("--fit", default=StrategySettings.fit, help="fit function as module:name")
+    compare.add_argument("--no-progress", action="store_true")
+    return parser.parse_args(argv)
+
+
+def rank_space(args: argparse.Namespace) -> int:
+    from predictor.search.topk import format_table, load_predictor, rank_top_k, write_top_k
+    from predictor.space import load_space
+
+    model = load_predictor(args.checkpoint)
+    space = load_space()
+    modules, seconds = rank_top_k(model, space, args.top_k, args.data)
+    print(format_table(modules))
+    print(f"ranked {len(space.hashes):,} modules in {seconds:.2f} s")
+    if args.out_topk:
+        write_top_k(args.out_topk, modules)
+        print(f"wrote {args.out_topk}")
+    return 0
+
+
+def settings_from(args: argparse.Namespace) -> StrategySettings:
+    return replace(StrategySettings(), fit=args.fit, recipe=args.recipe, initial_queries=args.initial_queries,
+                   ensemble_size=args.ensemble, exploration=args.exploration,
+                   paper_initial_queries=args.paper_initial_queries)
+
+
+def select(args: argparse.Namespace) -> int:
+    from predictor.search.benchmark import Benchmark
+    from predictor.search.registry import build_strategy
+    from predictor.search.runner import run_trial
+    from predictor.search.statistics import queries_to_target
+
+    if not args.data.is_file():
+        print(f"error: {args.data} not found; convert a tfrecord first (tools/nasbench_tfrecord_converter.py)",
+              file=sys.stderr)
+        return 1
+    benchmark = Benchmark.from_file(args.data)
+    strategy = build_strategy(args.select, settings_from(args))
+    result = run_trial(benchmark, strategy, args.budget, args.seed, trial=0)
+    best = int(result.rows[result.observed.argmax()])
+    cell = benchmark.cell(best)
+    hit = queries_to_target(benchmark.target_mask, result.rows)
+    print(f"{strategy.describe()}\n{len(result.rows)} queries in {result.seconds:.1f} s; "
+          f"top 0.1% first reached at query {hit if hit else '-'}")
+    print(f"picked {cell.hash} (query {int(result.observed.argmax()) + 1}): observed validation accuracy "
+          f"{result.observed.max() * 100:.2f}%, mean validation {benchmark.mean_validation[best] * 100:.2f}%"
+          + ("" if np.isnan(benchmark.mean_test[best]) else f", mean test {benchmark.mean_test[best] * 100:.2f}%")
+          + f"; pool best {benchmark.best_validation * 100:.2f}%")
+    print("adjacency:", " ".join("".join(map(str, row)) for row in cell.matrix.tolist()), "ops:", ", ".join(cell.ops))
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    from predictor.search.plotting import plot_comparison
+    from predictor.search.report import summarize, summary_json, table, write_curves, write_json
+    from predictor.search.runner import run_comparison
+
+    names = [name.strip() for name in args.compare.split(",") if name.strip()]
+    unknown = [name for name in names if name not in STRATEGIES]
+    if unknown:
+        print(f"error: unknown strategies {unknown}; known: {', '.join(STRATEGIES)}", file=sys.stderr)
+        return 2
+    if not args.data.is_file():
+        print(f"error: {args.data} not found; convert a tfrecord first (tools/nasbench_tfrecord_converter.py)",
+              file=sys.stderr)
+        return 1
+    settings = settings_from(args)
+    start = time.perf_counter()
+    comparison = run_comparison(args.data, names, args.budget, args.trials, args.seed, args.workers, settings,
+                                progress=not args.no_progress)
+    summaries = [summarize(comparison, name) for name in names]
+    print(table(comparison, summaries))
+    out = args.out or args.out_dir / "summary.json"
+    write_json(out, summary_json(comparison, summaries))
+    write_curves(args.out_dir / "curves.csv.gz", comparison)
+    figure = plot_comparison(comparison, args.out_dir / "search_curves.png")
+    print(f"wrote {out}, {args.out_dir / 'curves.csv.gz'}, {figure} ({time.perf_counter() - start:.0f} s in all)")
+    return 0
+
+
+def _exit_on_terminate(signum: int, frame) -> None:
+    """SIGTERM as an exception, so worker processes are shut down on the way out."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.checkpoint:
+        return rank_space(args)
+    return select(args) if args.select else compare(args)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
+    sys.exit(main())

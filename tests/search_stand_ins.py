@@ -1,0 +1,74 @@
+"""Stand-ins with the signature of `predictor.training.fit`, for testing strategies without the GCN.
+
+Ridge regression on the edge bits and one-hot ops of the fixed 7-slot layout: cheap,
+deterministic for a seed, and good enough to tell a learning strategy from a random one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from predictor.search.pool_mapping import NUM_OP_STATES, fixed_layout
+
+_ROWS, _COLS = np.triu_indices(7, 1)
+
+
+def features(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
+    fixed_adjacency, fixed_ops = fixed_layout(adjacency, operations, num_vertices)
+    edges = fixed_adjacency[:, _ROWS, _COLS].astype(np.float64)
+    ops = np.eye(NUM_OP_STATES)[fixed_ops[:, 1:6].astype(np.int64)].reshape(len(edges), -1)
+    return np.hstack([edges, ops, np.ones((len(edges), 1))])
+
+
+@dataclass
+class RidgeModel:
+    weights: np.ndarray
+
+    def predict(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
+        return features(adjacency, operations, num_vertices) @ self.weights
+
+
+@dataclass
+class FitRecorder:
+    """A ridge `fit` that also remembers the size of every training set it was given."""
+
+    penalty: float = 1.0
+    calls: list | None = None
+
+    def __call__(self, adjacency, operations, num_vertices, labels, config=None, seed: int = 0) -> RidgeModel:
+        if self.calls is not None:
+            self.calls.append(len(labels))
+        x = features(adjacency, operations, num_vertices)
+        noise = np.random.default_rng(seed).normal(0, 1e-6, x.shape[1])  # members of an ensemble differ
+        weights = np.linalg.solve(x.T @ x + self.penalty * np.eye(x.shape[1]), x.T @ np.asarray(labels))
+        return RidgeModel(weights + noise)
+
+
+ridge_fit = FitRecorder()
+
+
+@dataclass
+class RidgeTwoStage:
+    classifier: RidgeModel
+    regressor: RidgeModel
+
+    def kept(self, adjacency, operations, num_vertices) -> np.ndarray:
+        return self.classifier.predict(adjacency, operations, num_vertices) > 0.5
+
+    def predict(self, adjacency, operations, num_vertices) -> np.ndarray:
+        scores = self.regressor.predict(adjacency, operations, num_vertices)
+        return np.where(self.kept(adjacency, operations, num_vertices), scores, np.nan)
+
+
+def ridge_two_stage(adjacency, operations, num_vertices, labels, classifier_config=None, regressor_config=None,
+                    seed: int = 0) -> RidgeTwoStage:
+    """Signature of `predictor.two_stage.fit_two_stage`: a ridge classifier of "above the median",
+    a ridge regressor on the modules above it; ValueError when fewer than two are above."""
+    labels = np.asarray(labels, dtype=np.float64)
+    above = labels > np.median(labels)
+    if above.sum() < 2:
+        raise ValueError("fewer than two modules above the threshold")
+    classifier = ridge_fit(adjacency, operations, num_vertices, above.astype(np.float64))  # seed ignored:
+    regressor = ridge_fit(adjacency[above], operations[above], num_vertices[above], labels[above])  # deterministic
+    return RidgeTwoStage(classifier, regressor)
