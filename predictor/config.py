@@ -71,8 +71,31 @@ class TrainConfig:
 
     @classmethod
     def recommended(cls) -> TrainConfig:
-        """The best setting found by cross-validation on training splits (see README)."""
-        return cls()
+        """The best setting found by 5-fold cross-validation inside random 172-module training sets.
+
+        Out-of-fold Kendall tau, mean over 5 training sets (the paper setting: 0.542):
+          lr 1e-3 instead of 1e-4 (the paper's rate leaves the network under-trained)      0.637
+          + normalised labels floored at -2 std (accuracy 0.860), so that the few very
+            poor modules no longer dominate the squared error                               0.689
+          + pairwise logistic ranking loss (weight 1, temperature 0.5) beside the MSE,
+            readout of the vertex mean and the output vertex's features side by side        0.724
+          + weight decay 1e-4 instead of 1e-3                                               0.733
+          + ranking weight 2                                                                0.737
+        Checked on 5 other training sets: 0.737. Tried and left out: an ensemble of 5 (0.737),
+        the 4/12/36-epoch labels as auxiliary targets (0.737), 500 epochs (0.738), floor -1.5
+        (0.739), lr 5e-4 (0.731), no dropout (0.731), biases with a readout ReLU (worse);
+        4 or 5 graph layers (0.744 / 0.744; 0.740 vs 0.737 on the other training sets) gain
+        less than their third more compute is worth when the whole space is ranked.
+        """
+        return cls(
+            lr=1e-3,
+            weight_decay=1e-4,
+            label_floor=-2.0,
+            ranking_loss="logistic",
+            ranking_weight=2.0,
+            ranking_margin=0.5,
+            readout="mean-output",
+        )
 
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
