@@ -6,11 +6,13 @@ with P_fwd = rownorm(A + I) and P_bwd = rownorm(P_fwd^T). Readout: mean over the
 vertices, fc1, dropout, fc2 (the reference puts no activation between fc1 and fc2).
 
 Why hand-fused: training the paper's setting is 5,100 steps of batch 10, where framework
-overhead, not arithmetic, dominates a plain module. Here each layer is one matmul with both
-directions' weights side by side ([W_fwd | W_bwd], so the backward pass gets dX in one
-product too), one batched 7x7 mixing product and a few element-wise ops; the backward pass
-is written out by hand (one autograd node for the whole network). Weights carry a leading
-member axis: an ensemble trains as one model, each member on its own mini-batches.
+overhead weighs as much as arithmetic in a plain module. Here each layer is one matmul with
+both directions' weights side by side ([W_fwd | W_bwd], so the backward pass gets dX in one
+product too), one batched 7x7 mixing product and a few element-wise ops, and the backward
+pass is written out by hand: training calls `forward_with_cache` and `gradients` directly,
+without autograd; `forward` wraps the same code as one autograd node for other callers.
+Weights carry a leading member axis: an ensemble trains as one model, each member on its
+own mini-batches.
 """
 from __future__ import annotations
 
@@ -42,6 +44,10 @@ class Architecture:
     @property
     def pooled_vectors(self) -> int:
         return 2 if self.readout == "mean-output" else 1
+
+    def dropout_shapes(self, batch: int) -> list[tuple[int, ...]]:
+        """Shapes of one step's dropout masks: one per graph layer (E, B, 7, H), one for the readout (E, B, L)."""
+        return [(self.members, batch, 7, self.hidden)] * self.layers + [(self.members, batch, self.readout_hidden)]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,11 +90,6 @@ class GCNEnsemble(nn.Module):
         """Weights in the order the fused function takes them."""
         biases = list(self.graph_biases) + [self.fc1_bias, self.fc2_bias] if self.architecture.bias else []
         return [*self.graph_weights, self.fc1_weight, self.fc2_weight, *biases]
-
-    def dropout_shapes(self, batch: int) -> list[tuple[int, ...]]:
-        """Shapes of the masks `forward` takes: one per graph layer (E, B, 7, H), one for the readout (E, B, L)."""
-        a = self.architecture
-        return [(a.members, batch, 7, a.hidden)] * a.layers + [(a.members, batch, a.readout_hidden)]
 
     def forward(
         self,
@@ -268,9 +269,7 @@ class DropoutMasks:
     def __init__(self, architecture: Architecture, steps: int, batch: int, rng: np.random.Generator,
                  device: torch.device | str = "cpu"):
         self.rng, self.p = rng, architecture.dropout
-        members = architecture.members
-        shapes = [(steps, members, batch, 7, architecture.hidden)] * architecture.layers
-        shapes.append((steps, members, batch, architecture.readout_hidden))
+        shapes = [(steps, *shape) for shape in architecture.dropout_shapes(batch)]
         self.sizes = [int(np.prod(shape)) for shape in shapes]
         self.scales = [np.float32(0.5 / (1 - self.p))] * architecture.layers + [np.float32(1 / (1 - self.p))]
         total = sum(self.sizes)

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from predictor.config import TrainConfig
-from predictor.features import check_arrays, encode_graphs
+from predictor.features import GraphTensors, check_arrays, encode_graphs
 from predictor.flat_adam import FlatAdam
 from predictor.gcn import Architecture, DropoutMasks, GCNEnsemble
 from predictor.losses import (
@@ -145,7 +145,7 @@ def _objective(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tu
     return objective
 
 
-def _train(network: GCNEnsemble, graphs, targets: torch.Tensor, config: TrainConfig, seed: int,
+def _train(network: GCNEnsemble, graphs: GraphTensors, targets: torch.Tensor, config: TrainConfig, seed: int,
            progress: bool, on_epoch: Callable[[int, float], None] | None) -> list[float]:
     device = targets.device
     n, members = len(targets), config.ensemble
