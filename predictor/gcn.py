@@ -6,11 +6,13 @@ with P_fwd = rownorm(A + I) and P_bwd = rownorm(P_fwd^T). Readout: mean over the
 vertices, fc1, dropout, fc2 (the reference puts no activation between fc1 and fc2).
 
 Why hand-fused: training the paper's setting is 5,100 steps of batch 10, where framework
-overhead, not arithmetic, dominates a plain module. Here each layer is one matmul with both
-directions' weights side by side ([W_fwd | W_bwd], so the backward pass gets dX in one
-product too), one batched 7x7 mixing product and a few element-wise ops; the backward pass
-is written out by hand (one autograd node for the whole network). Weights carry a leading
-member axis: an ensemble trains as one model, each member on its own mini-batches.
+overhead weighs as much as arithmetic in a plain module. Here each layer is one matmul with
+both directions' weights side by side ([W_fwd | W_bwd], so the backward pass gets dX in one
+product too), one batched 7x7 mixing product and a few element-wise ops, and the backward
+pass is written out by hand: training calls `forward_with_cache` and `gradients` directly,
+without autograd; `forward` wraps the same code as one autograd node for other callers.
+Weights carry a leading member axis: an ensemble trains as one model, each member on its
+own mini-batches.
 """
 from __future__ import annotations
 
@@ -42,6 +44,10 @@ class Architecture:
     @property
     def pooled_vectors(self) -> int:
         return 2 if self.readout == "mean-output" else 1
+
+    def dropout_shapes(self, batch: int) -> list[tuple[int, ...]]:
+        """Shapes of one step's dropout masks: one per graph layer (E, B, 7, H), one for the readout (E, B, L)."""
+        return [(self.members, batch, 7, self.hidden)] * self.layers + [(self.members, batch, self.readout_hidden)]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,11 +91,6 @@ class GCNEnsemble(nn.Module):
         biases = list(self.graph_biases) + [self.fc1_bias, self.fc2_bias] if self.architecture.bias else []
         return [*self.graph_weights, self.fc1_weight, self.fc2_weight, *biases]
 
-    def dropout_shapes(self, batch: int) -> list[tuple[int, ...]]:
-        """Shapes of the masks `forward` takes: one per graph layer (E, B, 7, H), one for the readout (E, B, L)."""
-        a = self.architecture
-        return [(a.members, batch, 7, a.hidden)] * a.layers + [(a.members, batch, a.readout_hidden)]
-
     def forward(
         self,
         nodes: torch.Tensor,
@@ -114,19 +115,35 @@ class GCNEnsemble(nn.Module):
         self, nodes: torch.Tensor, propagation: torch.Tensor, pooling: torch.Tensor, dropout_masks: list[torch.Tensor]
     ) -> tuple[torch.Tensor, ForwardCache]:
         """A training forward pass without autograd: outputs (E, B, outputs) and what `gradients` needs."""
-        weights = [w.detach() for w in self.flat_parameters()]
-        cache = ForwardCache(propagation, pooling, dropout_masks, weights, [])
+        members = self.architecture.members
+        cache = ForwardCache(propagation, pooling, dropout_masks, self.member_weights(), [])
+        if members == 1:  # the common case, without per-member slicing
+            saved = []
+            output = _member_forward(self.architecture, nodes[0], propagation[0], pooling[0],
+                                     [m[0] for m in dropout_masks], cache.weights[0], saved)
+            cache.saved.append(saved)
+            return output.unsqueeze(0), cache
         outputs = []
-        for member in range(self.architecture.members):
+        for member in range(members):
             saved = []
             outputs.append(
                 _member_forward(
                     self.architecture, _pick(nodes, member), _pick(propagation, member), _pick(pooling, member),
-                    [m[member] for m in dropout_masks], [w[member] for w in weights], saved,
+                    [m[member] for m in dropout_masks], cache.weights[member], saved,
                 )
             )
             cache.saved.append(saved)
-        return (outputs[0].unsqueeze(0) if len(outputs) == 1 else torch.stack(outputs)), cache
+        return torch.stack(outputs), cache
+
+    def member_weights(self) -> list[list[torch.Tensor]]:
+        """Per member, its weights (detached views, in `flat_parameters` order); cached while storage is unchanged."""
+        parameters = self.flat_parameters()
+        key = tuple((p.data_ptr(), p.device) for p in parameters)
+        if getattr(self, "_member_weights_key", None) != key:
+            detached = [p.detach() for p in parameters]
+            self._member_weights = [[w[e] for w in detached] for e in range(self.architecture.members)]
+            self._member_weights_key = key
+        return self._member_weights
 
     @torch.no_grad()
     def gradients(self, cache: ForwardCache, grad_outputs: torch.Tensor) -> list[torch.Tensor]:
@@ -134,7 +151,7 @@ class GCNEnsemble(nn.Module):
         per_member = [
             _member_backward(
                 self.architecture, _pick(cache.propagation, member), _pick(cache.pooling, member),
-                [m[member] for m in cache.masks], [w[member] for w in cache.weights], cache.saved[member],
+                [m[member] for m in cache.masks], cache.weights[member], cache.saved[member],
                 grad_outputs[member].contiguous(),
             )
             for member in range(self.architecture.members)
@@ -146,23 +163,8 @@ class GCNEnsemble(nn.Module):
     def sample_dropout_masks(
         self, steps: int, batch: int, rng: np.random.Generator, device: torch.device | str = "cpu"
     ) -> list[torch.Tensor]:
-        """Dropout masks for `steps` training steps at once: index [step] gives one forward's masks.
-
-        Graph layers get 0 or 0.5/(1-p) (the 1/2 of the two directions' mean is folded in),
-        the readout 0 or 1/(1-p). One draw per epoch from numpy's PCG64 (faster than torch's
-        CPU generator, and the same numbers on every device) keeps per-step work small.
-        """
-        p = self.architecture.dropout
-        shapes = [(steps, *shape) for shape in self.dropout_shapes(batch)]
-        sizes = [int(np.prod(shape)) for shape in shapes]
-        uniform = rng.random(sum(sizes), dtype=np.float32)  # one draw for every mask of the epoch
-        masks, start = [], 0
-        for layer, (shape, size) in enumerate(zip(shapes, sizes)):
-            scale = np.float32((0.5 if layer < self.architecture.layers else 1.0) / (1.0 - p))
-            keep = uniform[start:start + size] >= p
-            masks.append(torch.from_numpy((keep * scale).reshape(shape)).to(device))
-            start += size
-        return masks
+        """Dropout masks for `steps` training steps at once (see `DropoutMasks`); index [step] gives one forward's."""
+        return DropoutMasks(self.architecture, steps, batch, rng, device).sample()
 
     @torch.no_grad()
     def predict(self, graphs: GraphTensors, batch_size: int = 256) -> torch.Tensor:
@@ -255,6 +257,44 @@ def _member_backward(architecture, propagation, pooling, masks, weights, saved, 
     return grads
 
 
+class DropoutMasks:
+    """Draws an epoch's dropout masks in one go, into buffers reused from epoch to epoch.
+
+    Graph layers get 0 or 0.5/(1-p) (the 1/2 of the two directions' mean is folded in),
+    the readout 0 or 1/(1-p). numpy's PCG64 draws the numbers (faster than torch's CPU
+    generator, and the same masks on every device); reusing the buffers avoids fresh
+    page-faulting allocations of a few MB every epoch.
+    """
+
+    def __init__(self, architecture: Architecture, steps: int, batch: int, rng: np.random.Generator,
+                 device: torch.device | str = "cpu"):
+        self.rng, self.p = rng, architecture.dropout
+        shapes = [(steps, *shape) for shape in architecture.dropout_shapes(batch)]
+        self.sizes = [int(np.prod(shape)) for shape in shapes]
+        self.scales = [np.float32(0.5 / (1 - self.p))] * architecture.layers + [np.float32(1 / (1 - self.p))]
+        total = sum(self.sizes)
+        self.uniform = np.empty(total, dtype=np.float32)
+        self.keep = np.empty(total, dtype=bool)
+        self.host = np.empty(total, dtype=np.float32)
+        self.device = torch.device(device)
+        flat = torch.from_numpy(self.host) if self.device.type == "cpu" else torch.empty(total, device=self.device)
+        self.flat_host, self.flat = torch.from_numpy(self.host), flat
+        offsets = np.cumsum([0, *self.sizes])
+        self.masks = [flat[a:b].view(shape) for a, b, shape in zip(offsets[:-1], offsets[1:], shapes)]
+        self.host_parts = [self.host[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        self.keep_parts = [self.keep[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+
+    def sample(self) -> list[torch.Tensor]:
+        """New masks, written over the previous ones: use them before sampling again."""
+        self.rng.random(out=self.uniform, dtype=np.float32)
+        np.greater_equal(self.uniform, self.p, out=self.keep)
+        for keep, host, scale in zip(self.keep_parts, self.host_parts, self.scales):
+            np.multiply(keep, scale, out=host)
+        if self.device.type != "cpu":
+            self.flat.copy_(self.flat_host)
+        return self.masks
+
+
 @dataclass
 class ForwardCache:
     """What the hand-written backward pass needs from one forward pass."""
@@ -262,7 +302,7 @@ class ForwardCache:
     propagation: torch.Tensor
     pooling: torch.Tensor
     masks: list[torch.Tensor]
-    weights: list[torch.Tensor]
+    weights: list[list[torch.Tensor]]  # per member
     saved: list[list]  # per member: per layer (input, relu output), then the readout's tensors
 
 

@@ -17,9 +17,9 @@ import torch
 from tqdm import tqdm
 
 from predictor.config import TrainConfig
-from predictor.features import check_arrays, encode_graphs
+from predictor.features import GraphTensors, check_arrays, encode_graphs
 from predictor.flat_adam import FlatAdam
-from predictor.gcn import Architecture, GCNEnsemble
+from predictor.gcn import Architecture, DropoutMasks, GCNEnsemble
 from predictor.losses import (
     classification_loss,
     huber_loss,
@@ -145,7 +145,7 @@ def _objective(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tu
     return objective
 
 
-def _train(network: GCNEnsemble, graphs, targets: torch.Tensor, config: TrainConfig, seed: int,
+def _train(network: GCNEnsemble, graphs: GraphTensors, targets: torch.Tensor, config: TrainConfig, seed: int,
            progress: bool, on_epoch: Callable[[int, float], None] | None) -> list[float]:
     device = targets.device
     n, members = len(targets), config.ensemble
@@ -154,7 +154,7 @@ def _train(network: GCNEnsemble, graphs, targets: torch.Tensor, config: TrainCon
     used = steps * batch if config.drop_last else n
     optimizer = FlatAdam(network.flat_parameters(), lr=config.lr, weight_decay=config.weight_decay)
     order_generator = torch.Generator().manual_seed(seed + 1)
-    mask_rng = np.random.default_rng(seed + 2)
+    dropout = DropoutMasks(network.architecture, steps, batch, np.random.default_rng(seed + 2), device)
     objective = _objective(config)
     history = []
     network.train()
@@ -163,7 +163,7 @@ def _train(network: GCNEnsemble, graphs, targets: torch.Tensor, config: TrainCon
         order = torch.stack([torch.randperm(n, generator=order_generator)[:used] for _ in range(members)]).to(device)
         nodes, propagation, pooling = graphs.nodes[order], graphs.propagation[order], graphs.pooling[order]
         epoch_targets = targets[order]
-        masks = network.sample_dropout_masks(steps, batch, mask_rng, device)
+        masks = dropout.sample()
         losses = []
         for step in range(steps):
             rows = slice(step * batch, (step + 1) * batch)

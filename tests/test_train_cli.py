@@ -86,3 +86,7 @@ def test_two_stage(sample_hdf5, sample_splits, tmp_path, capsys):
     assert {"mse", "kendall_tau"} <= set(metrics["two_stage_regressor"]) and "regressor_alone" in metrics
     for name in ("classifier.pt", "regressor.pt", "regressor_alone.pt"):
         assert (tmp_path / name).is_file()
+    assert train.main(["--evaluate", str(tmp_path), "--data", str(sample_hdf5), "--splits-dir", str(sample_splits),
+                       "--metrics-out", str(tmp_path / "again.json")]) == 0
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["auc"] == pytest.approx(metrics["filter"]["auc"]) and "kendall_tau" in again["kept"]
