@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     compare.add_argument("--paper-initial-queries", type=int, default=StrategySettings.paper_initial_queries,
                          help="N of the one-shot protocol (paper)")
     compare.add_argument("--fit", default=StrategySettings.fit, help="fit function as module:name")
+    compare.add_argument("--resume", action="store_true",
+                         help="keep the trials OUT_DIR/trials.jsonl already holds for this run, run the rest")
     compare.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
 
@@ -107,7 +109,9 @@ def select(args: argparse.Namespace) -> int:
 def compare(args: argparse.Namespace) -> int:
     from predictor.search.plotting import plot_comparison
     from predictor.search.report import summarize, summary_json, table, write_curves, write_json
+    from predictor.dataset import NASBench
     from predictor.search.runner import run_comparison
+    from predictor.search.trial_log import TrialWriter, read_trials, run_identity
 
     names = [name.strip() for name in args.compare.split(",") if name.strip()]
     unknown = [name for name in names if name not in STRATEGIES]
@@ -119,9 +123,18 @@ def compare(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     settings = settings_from(args)
+    with NASBench(args.data) as bench:
+        identity = run_identity(args.data, len(bench), args.budget, args.seed, settings)
+    log = args.out_dir / "trials.jsonl"
+    try:
+        done = read_trials(log, identity) if args.resume else {}
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     start = time.perf_counter()
     comparison = run_comparison(args.data, names, args.budget, args.trials, args.seed, args.workers, settings,
-                                progress=not args.no_progress)
+                                progress=not args.no_progress, on_result=TrialWriter(log, identity, keep=args.resume),
+                                done=done)
     summaries = [summarize(comparison, name) for name in names]
     print(table(comparison, summaries))
     out = args.out or args.out_dir / "summary.json"

@@ -137,3 +137,33 @@ def test_checkpoint_mode_ranks_the_space_and_writes_json(sample_hdf5, tmp_path, 
     assert [m["rank"] for m in written] == [1, 2, 3, 4, 5]
     assert all(m["hash"] in printed for m in written)
     assert all(m["recorded_validation_accuracy"] is not None for m in written), "every module is in the sample"
+
+
+def test_resume_keeps_finished_trials_and_refuses_another_run(sample_hdf5, tmp_path, capsys):
+    common = ["--compare", "random,evolution", "--budget", "30", "--data", str(sample_hdf5), "--workers", "1",
+              "--out-dir", str(tmp_path), "--no-progress"]
+    assert main([*common, "--trials", "2"]) == 0
+    first = json.loads((tmp_path / "summary.json").read_text())
+    lines = (tmp_path / "trials.jsonl").read_text().splitlines()
+    assert len(lines) == 1 + 4
+    with open(tmp_path / "trials.jsonl", "a") as file:
+        file.write('{"strategy": "random", "tri')  # a line cut short by an interruption
+
+    assert main([*common, "--trials", "3", "--resume"]) == 0
+    second = json.loads((tmp_path / "summary.json").read_text())
+    assert second["resumed_trials"] == 4
+    for name in ("random", "evolution"):
+        assert second["strategies"][name]["queries_to_target_per_trial"][:2] == \
+            first["strategies"][name]["queries_to_target_per_trial"]
+    fresh = tmp_path / "fresh"
+    assert main([*common[:-3], "--out-dir", str(fresh), "--no-progress", "--trials", "3"]) == 0
+    uninterrupted = json.loads((fresh / "summary.json").read_text())["strategies"]
+    for name, summary in second["strategies"].items():
+        assert {k: v for k, v in summary.items() if k != "seconds_per_trial"} == \
+            {k: v for k, v in uninterrupted[name].items() if k != "seconds_per_trial"}
+    with gzip.open(fresh / "curves.csv.gz", "rt") as a, gzip.open(tmp_path / "curves.csv.gz", "rt") as b:
+        assert a.read() == b.read()
+
+    capsys.readouterr()
+    assert main([*common, "--trials", "3", "--resume", "--seed", "5"]) == 1
+    assert "another run" in capsys.readouterr().err

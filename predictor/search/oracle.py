@@ -12,7 +12,7 @@ import numpy as np
 
 from predictor.cell import Cell
 from predictor.search.benchmark import Benchmark
-from predictor.search.pool_mapping import PoolMapper
+from predictor.search.pool_mapping import PoolMapper, spec_code
 
 
 class BudgetExhaustedError(RuntimeError):
@@ -94,7 +94,17 @@ class Oracle:
 
     def query_cell(self, cell: Cell) -> tuple[int, float] | None:
         """Resolve a proposal and query it: (row, observed accuracy), None when the pool is used up."""
-        resolved = self.resolve(cell)
+        return self._query_resolved(self.resolve(cell))
+
+    def query_spec(self, matrix: np.ndarray, ops: np.ndarray) -> tuple[int, float] | None:
+        """Query the unqueried module nearest to a raw 7-vertex spec that is not a valid cell.
+
+        For a strategy whose proposals keep coming out invalid: the rule of `pool_mapping`
+        applied to the spec as drawn, so the strategy still learns where its proposals lead.
+        """
+        return self._query_resolved(self.mapper.nearest(spec_code(matrix, ops), self.queried, self._tie_rng))
+
+    def _query_resolved(self, resolved: tuple[int, int] | None) -> tuple[int, float] | None:
         if resolved is None:
             return None
         row, distance = resolved

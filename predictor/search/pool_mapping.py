@@ -69,9 +69,9 @@ def _codes_of_fixed(fixed_adjacency: np.ndarray, fixed_ops: np.ndarray) -> np.nd
     return codes
 
 
-def cell_code(cell: Cell) -> np.uint64:
-    adjacency, ops = cell.padded()
-    return edit_codes(adjacency[None], ops[None], np.array([cell.num_vertices]))[0]
+def spec_code(matrix: np.ndarray, ops: np.ndarray) -> np.uint64:
+    """Code of a raw 7-vertex spec as drawn (valid or not: no pruning, no relabelling)."""
+    return _codes_of_fixed(np.asarray(matrix)[None], np.asarray(ops)[None])[0]
 
 
 # Every permutation of the interior slots 1..5 as a map of all 7 slots (input and output stay).

@@ -86,7 +86,8 @@ def table(comparison: ComparisonResult, summaries: list[StrategySummary]) -> str
         f"pool: {len(b):,} modules from {b.source}; best mean validation accuracy {b.best_validation * 100:.2f}%; "
         f"top {TOP_FRACTION * 100:g}% = {target} modules (>= {b.target_threshold * 100:.2f}%, ties included)",
         f"{comparison.trials} trials x budget {comparison.budget}, seed {comparison.seed}, "
-        f"{comparison.workers} workers, {comparison.seconds:.0f} s",
+        f"{comparison.workers} workers, {comparison.seconds:.0f} s"
+        + (f" (+{comparison.resumed} trials from an earlier run)" if comparison.resumed else ""),
         f"regret in {REGRET_UNIT}, mean over trials; queries to the top {TOP_FRACTION * 100:g}%: median and "
         f"interquartile range over trials, '>{comparison.budget}' = not reached within the budget; "
         "as proposed: share of proposed cells the pool held and answered as such (the rest went to the "
@@ -120,6 +121,7 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
         "seed": comparison.seed,
         "workers": comparison.workers,
         "seconds": round(comparison.seconds, 1),
+        "resumed_trials": comparison.resumed,
         "regret_unit": REGRET_UNIT,
         "random_search_closed_form_median": random_search_median_queries(len(b), target),
         "strategies": {

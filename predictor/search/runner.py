@@ -82,8 +82,9 @@ class ComparisonResult:
     seed: int
     settings: StrategySettings
     results: dict[tuple[str, int], TrialResult] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # of this invocation (trials taken over from an earlier run not included)
     workers: int = 1
+    resumed: int = 0  # trials taken over from an earlier run
 
     def of(self, strategy: str) -> list[TrialResult]:
         return [self.results[(strategy, t)] for t in range(self.trials)]
@@ -126,15 +127,24 @@ def run_comparison(
     settings: StrategySettings | None = None,
     progress: bool = True,
     on_result: Callable[[TrialResult], None] | None = None,
+    done: dict[tuple[str, int], TrialResult] | None = None,
 ) -> ComparisonResult:
-    """Run `trials` seeded trials of every strategy; `workers` processes (default: all cores)."""
+    """Run `trials` seeded trials of every strategy; `workers` processes (default: all cores).
+
+    `done`: trials finished earlier (same run), kept as they are instead of being rerun.
+    """
     settings = settings or StrategySettings()
     for name in strategies:
         build_strategy(name, settings)  # fail fast on unknown names and bad settings
     workers = max(1, min(workers or os.cpu_count() or 1, trials * len(strategies)))
+    if not strategies or trials < 1:
+        raise ValueError("nothing to run: give at least one strategy and one trial")
     benchmark = Benchmark.from_file(data_path)
     comparison = ComparisonResult(benchmark, list(strategies), budget, trials, seed, settings, workers=workers)
-    jobs = _jobs(strategies, trials, budget, seed)
+    done = {key: result for key, result in (done or {}).items() if key[0] in strategies and key[1] < trials}
+    comparison.results.update(done)
+    comparison.resumed = len(done)
+    jobs = [job for job in _jobs(strategies, trials, budget, seed) if (job[0], job[1]) not in done]
     start = time.perf_counter()
     with tqdm(total=len(jobs), desc="trials", unit="trial", disable=not progress) as bar:
         for result in _results(jobs, str(data_path), settings, workers):
@@ -147,6 +157,8 @@ def run_comparison(
 
 
 def _results(jobs: list, data_path: str, settings: StrategySettings, workers: int) -> Iterator[TrialResult]:
+    if not jobs:
+        return
     if workers == 1:
         _init_worker(data_path, settings)
         yield from map(_run_job, jobs)

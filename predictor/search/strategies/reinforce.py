@@ -9,13 +9,15 @@ with an exponential moving average of rewards as the baseline and of their absol
 deviation as the scale (so the step size does not depend on how spread accuracies are).
 The sampler never turns on a 10th edge. Invalid samples (input cut off from the output)
 are not architectures: they cost no query, are redrawn, and enter the update with reward
-0, so the controller learns to avoid them.
+0, so the controller learns to avoid them. A controller that has collapsed onto invalid
+cells (64 invalid draws in a row) gets its last draw answered by the pool rule applied to
+the raw spec, so it keeps learning instead of stalling.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from predictor.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES
+from predictor.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, Cell
 from predictor.search.oracle import Oracle
 from predictor.search.specs import NUM_INTERIOR, to_cell
 from predictor.search.strategies.base import Strategy
@@ -93,29 +95,32 @@ class Reinforce(Strategy):
     name = "reinforce"
 
     def __init__(self, hidden_size: int = 32, learning_rate: float = 0.01, baseline_decay: float = 0.9,
-                 entropy_weight: float = 0.01, max_redraws: int = 1000):
+                 entropy_weight: float = 0.01, max_draws: int = 64):
         self.hidden_size = hidden_size
         self.learning_rate = learning_rate
         self.baseline_decay = baseline_decay
         self.entropy_weight = entropy_weight
-        self.max_redraws = max_redraws
+        self.max_draws = max_draws
 
     def describe(self) -> str:
         return (f"REINFORCE (GRU {self.hidden_size}, Adam lr {self.learning_rate}, baseline decay "
                 f"{self.baseline_decay}, entropy weight {self.entropy_weight})")
 
-    def _draw(self, controller, generator) -> tuple[list, tuple | None]:
-        """Sample until a valid cell comes up: (log-probabilities of the invalid draws before it,
-        (its log-probability, its entropy, the cell)), or None in place of the latter after `max_redraws`."""
+    def _draw(self, controller, generator) -> tuple[list, tuple]:
+        """Sample until a valid cell comes up, at most `max_draws` times.
+
+        Returns (log-probabilities of the invalid draws before it, (log-probability, entropy, cell
+        or the last invalid spec))."""
         invalid = []
-        for _ in range(0, self.max_redraws, _DRAWS_PER_BATCH):
+        for _ in range(0, self.max_draws, _DRAWS_PER_BATCH):
             decisions, log_probability, entropy = controller.sample(_DRAWS_PER_BATCH, generator)
             for i, row in enumerate(decisions.tolist()):
-                cell = to_cell(decisions_to_spec(row))
+                spec = decisions_to_spec(row)
+                cell = to_cell(spec)
                 if cell is not None:
                     return invalid, (log_probability[i], entropy[i], cell)
                 invalid.append(log_probability[i])
-        return invalid, None
+        return invalid[:-1], (invalid[-1], entropy[-1], spec)
 
     def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
         import torch
@@ -126,11 +131,8 @@ class Reinforce(Strategy):
         optimizer = torch.optim.Adam(controller.parameters(), lr=self.learning_rate)
         baseline, scale = None, None
         while not oracle.exhausted:
-            invalid, drawn = self._draw(controller, generator)
-            if drawn is None:
-                raise RuntimeError(f"the controller drew {self.max_redraws} invalid cells in a row")
-            log_probability, entropy, cell = drawn
-            answer = oracle.query_cell(cell)
+            invalid, (log_probability, entropy, proposal) = self._draw(controller, generator)
+            answer = oracle.query_cell(proposal) if isinstance(proposal, Cell) else oracle.query_spec(*proposal)
             if answer is None:
                 return
             reward = answer[1]
