@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from predictor.cell import MAX_VERTICES, OP_CODES
-from predictor.records import PLAIN_RECORD, Block, RecordError, decode_fields, decode_metrics, frames, parse_graph, read_blocks
+from predictor.records import Block, RecordError, decode_fields, decode_metrics, frames, parse_graph, plain_fields, read_blocks
 
 FORMAT_VERSION = 1
 BUDGETS = (4, 12, 36, 108)
@@ -67,10 +67,9 @@ def _point_values(point) -> list[float]:
 
 def _fields(data: bytes) -> tuple[bytes, int, bytes, bytes, bytes]:
     """A record's JSON fields as bytes: the plain official layout directly, else via the JSON parser."""
-    plain = PLAIN_RECORD.fullmatch(data)
+    plain = plain_fields(data)
     if plain:
-        module_hash, epochs, raw_adjacency, raw_operations, raw_metrics = plain.groups()
-        return module_hash, int(epochs), raw_adjacency, raw_operations, raw_metrics
+        return plain
     module_hash, epochs, raw_adjacency, raw_operations, raw_metrics = decode_fields(data)
     return module_hash.encode(), epochs, raw_adjacency.encode(), raw_operations.encode(), raw_metrics.encode()
 
@@ -113,7 +112,8 @@ def decode_block(block: Block) -> DecodedBlock:
                 raise ValueError(f"expected 3 evaluation points (start, halfway, end), found {len(points)}")
         except ValueError as error:
             raise RecordError(block.path, index, offset, str(error)) from None
-        flat_values.append(_point_values(points[1]) + _point_values(points[2]))
+        flat_values += _point_values(points[1])
+        flat_values += _point_values(points[2])
         hashes.append(key)
         epochs.append(budget)
         offsets.append(offset)
@@ -157,8 +157,13 @@ class _Rows:
 
     def add(self, decoded: DecodedBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, budget index, repeat index) of every record of a decoded block."""
+        # A module's records sit together, so look up each distinct hash once, in order of first appearance.
+        distinct, first, inverse = np.unique(decoded.hashes, return_index=True, return_inverse=True)
+        row_of_distinct = np.empty(len(distinct), np.int64)
+        for i in np.argsort(first):
+            row_of_distinct[i] = self.row_of.setdefault(distinct[i].tobytes(), len(self.row_of))
+        rows = row_of_distinct[inverse.ravel()]
         row_of = self.row_of
-        rows = np.array([row_of.setdefault(h, len(row_of)) for h in decoded.hashes.tolist()], dtype=np.int64)
         self._grow(len(row_of))
         for key, (index, offset, adjacency, codes, num_vertices) in decoded.new_graphs.items():
             row = row_of[key]
