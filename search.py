@@ -13,8 +13,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from predictor.search.recipes import RECIPES
 from predictor.search.registry import STRATEGIES, StrategySettings
 
@@ -83,33 +81,20 @@ def settings_from(args: argparse.Namespace) -> StrategySettings:
 def select(args: argparse.Namespace) -> int:
     from predictor.search.benchmark import Benchmark
     from predictor.search.registry import build_strategy
+    from predictor.search.report import selection_report
     from predictor.search.runner import run_trial
-    from predictor.search.statistics import queries_to_target
 
     if not args.data.is_file():
-        print(f"error: {args.data} not found; convert a tfrecord first (tools/nasbench_tfrecord_converter.py)",
-              file=sys.stderr)
-        return 1
+        return _missing_data(args.data)
     benchmark = Benchmark.from_file(args.data)
     strategy = build_strategy(args.select, settings_from(args))
-    result = run_trial(benchmark, strategy, args.budget, args.seed, trial=0)
-    best = int(result.rows[result.observed.argmax()])
-    cell = benchmark.cell(best)
-    hit = queries_to_target(benchmark.target_mask, result.rows)
-    print(f"{strategy.describe()}\n{len(result.rows)} queries in {result.seconds:.1f} s; "
-          f"top 0.1% first reached at query {hit if hit else '-'}")
-    print(f"picked {cell.hash} (query {int(result.observed.argmax()) + 1}): observed validation accuracy "
-          f"{result.observed.max() * 100:.2f}%, mean validation {benchmark.mean_validation[best] * 100:.2f}%"
-          + ("" if np.isnan(benchmark.mean_test[best]) else f", mean test {benchmark.mean_test[best] * 100:.2f}%")
-          + f"; pool best {benchmark.best_validation * 100:.2f}%")
-    print("adjacency:", " ".join("".join(map(str, row)) for row in cell.matrix.tolist()), "ops:", ", ".join(cell.ops))
+    print(selection_report(benchmark, strategy.describe(), run_trial(benchmark, strategy, args.budget, args.seed, 0)))
     return 0
 
 
 def compare(args: argparse.Namespace) -> int:
-    from predictor.search.plotting import plot_comparison
-    from predictor.search.report import summarize, summary_json, table, write_curves, write_json
     from predictor.dataset import NASBench
+    from predictor.search.report import summarize, table, write_outputs
     from predictor.search.runner import run_comparison
     from predictor.search.trial_log import TrialWriter, read_trials, run_identity
 
@@ -119,9 +104,7 @@ def compare(args: argparse.Namespace) -> int:
         print(f"error: unknown strategies {unknown}; known: {', '.join(STRATEGIES)}", file=sys.stderr)
         return 2
     if not args.data.is_file():
-        print(f"error: {args.data} not found; convert a tfrecord first (tools/nasbench_tfrecord_converter.py)",
-              file=sys.stderr)
-        return 1
+        return _missing_data(args.data)
     settings = settings_from(args)
     with NASBench(args.data) as bench:
         identity = run_identity(args.data, len(bench), args.budget, args.seed, settings)
@@ -137,12 +120,14 @@ def compare(args: argparse.Namespace) -> int:
                                 done=done)
     summaries = [summarize(comparison, name) for name in names]
     print(table(comparison, summaries))
-    out = args.out or args.out_dir / "summary.json"
-    write_json(out, summary_json(comparison, summaries))
-    write_curves(args.out_dir / "curves.csv.gz", comparison)
-    figure = plot_comparison(comparison, args.out_dir / "search_curves.png")
-    print(f"wrote {out}, {args.out_dir / 'curves.csv.gz'}, {figure} ({time.perf_counter() - start:.0f} s in all)")
+    written = write_outputs(comparison, summaries, args.out or args.out_dir / "summary.json", args.out_dir)
+    print(f"wrote {', '.join(map(str, written))} ({time.perf_counter() - start:.0f} s in all)")
     return 0
+
+
+def _missing_data(path: Path) -> int:
+    print(f"error: {path} not found; convert a tfrecord first (tools/nasbench_tfrecord_converter.py)", file=sys.stderr)
+    return 1
 
 
 def _exit_on_terminate(signum: int, frame) -> None:

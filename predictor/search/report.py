@@ -171,3 +171,34 @@ def _write_trial(writer, benchmark, result: TrialResult, budget: int) -> None:
                          f"{curves.best_observed[q]:.6f}", f"{curves.incumbent_validation[q]:.6f}",
                          f"{curves.regret[q]:.4f}"])
 
+
+
+def write_outputs(comparison: ComparisonResult, summaries: list[StrategySummary], summary_path: str | Path,
+                  out_dir: str | Path) -> list[Path]:
+    """Summary JSON, every trial's curve (curves.csv.gz) and the figure; returns the paths written."""
+    from predictor.search.plotting import plot_comparison
+
+    out_dir = Path(out_dir)
+    write_json(summary_path, summary_json(comparison, summaries))
+    write_curves(out_dir / "curves.csv.gz", comparison)
+    figure = plot_comparison(comparison, out_dir / "search_curves.png")
+    return [Path(summary_path), out_dir / "curves.csv.gz", figure]
+
+
+def selection_report(benchmark, strategy_description: str, result: TrialResult) -> str:
+    """What one search picked (the best observed module) and how it compares with the pool."""
+    position = int(np.argmax(result.observed))
+    best = int(result.rows[position])
+    cell = benchmark.cell(best)
+    hit = queries_to_target(benchmark.target_mask, result.rows)
+    test = benchmark.mean_test[best]
+    return "\n".join([
+        strategy_description,
+        f"{len(result.rows)} queries in {result.seconds:.1f} s; top {TOP_FRACTION * 100:g}% first reached at query "
+        f"{hit if hit else '-'}",
+        f"picked {cell.hash} (query {position + 1}): observed validation accuracy {result.observed[position] * 100:.2f}%, "
+        f"mean validation {benchmark.mean_validation[best] * 100:.2f}%"
+        + ("" if np.isnan(test) else f", mean test {test * 100:.2f}%")
+        + f"; pool best {benchmark.best_validation * 100:.2f}%",
+        "adjacency: " + " ".join("".join(map(str, row)) for row in cell.matrix.tolist()) + "  ops: " + ", ".join(cell.ops),
+    ])
