@@ -41,7 +41,7 @@ def plot_comparison(comparison: ComparisonResult, path: str | Path) -> Path:
                       ylabel="validation accuracy of the incumbent (%, mean over trials)",
                       title=f"best so far, {comparison.trials} trials, 95% bands")
     regret_axis.set(xscale="log", yscale="log", xlabel="queries (trained networks)",
-                    ylabel="regret (percentage points, mean over trials)", title="regret to the pool's best")
+                    ylabel="regret (percentage points, mean over trials; 0 drawn at 0.001)", title="regret to the pool's best")
     accuracy_axis.legend(fontsize=8, loc="lower right")
     regret_axis.legend(fontsize=8, loc="lower left")
     for axis in (accuracy_axis, regret_axis):

@@ -8,7 +8,6 @@ predicted accuracy and recorded validation accuracy (null when not recorded).
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -19,9 +18,7 @@ import numpy as np
 
 from predictor.search.surrogate import Model
 
-PREDICT_BATCH = 65_536  # modules handed to the model at a time
-CPU_NETWORK_BATCH = 1024  # modules per forward pass, where the model lets us choose
-GPU_NETWORK_BATCH = 65_536
+PREDICT_BATCH = 65_536  # modules handed to the model at a time (bounds the memory of one call)
 
 
 @dataclass(frozen=True)
@@ -49,29 +46,16 @@ def load_predictor(path: str | Path) -> Model:
 
 
 def score_space(model: Model, space: Any, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-    """Predicted accuracy of every module of `space` (arrays in the HDF5 layout), in batches.
+    """Predicted accuracy of every module of `space` (arrays in the HDF5 layout), in chunks.
 
-    On CPU the network's matrices are small (7 vertices x a few hundred channels): one thread
-    and forward passes of about a thousand modules keep them in cache, measured 3-4x faster
-    than the defaults (all threads, 4096) on a busy 2-core machine. A GPU model gets big batches.
+    The model picks its own forward batch size and CPU threads (the GCN's defaults, one
+    thread and small batches, are the fastest for its 7-vertex graphs).
     """
-    import torch
-
     scores = np.empty(len(space.hashes), dtype=np.float64)
-    on_gpu = str(getattr(model, "device", "cpu")).startswith("cuda")
-    options = {}
-    if "batch_size" in inspect.signature(model.predict).parameters:
-        options["batch_size"] = GPU_NETWORK_BATCH if on_gpu else CPU_NETWORK_BATCH
-    threads = torch.get_num_threads()
-    if not on_gpu:
-        torch.set_num_threads(1)
-    try:
-        for start in range(0, len(scores), batch_size):
-            batch = slice(start, start + batch_size)
-            scores[batch] = np.asarray(model.predict(space.adjacency[batch], space.operations[batch],
-                                                     space.num_vertices[batch], **options)).ravel()
-    finally:
-        torch.set_num_threads(threads)
+    for start in range(0, len(scores), batch_size):
+        chunk = slice(start, start + batch_size)
+        scores[chunk] = np.asarray(model.predict(space.adjacency[chunk], space.operations[chunk],
+                                                 space.num_vertices[chunk])).ravel()
     return scores
 
 
