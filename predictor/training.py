@@ -128,7 +128,8 @@ def _objective(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tu
                 loss, gradient = huber_loss(predicted, target, config.huber_delta)
             else:
                 loss, gradient = regression_loss(predicted, target)
-            loss, gradient = loss * config.regression_weight, gradient * config.regression_weight
+            if config.regression_weight != 1:
+                loss, gradient = loss * config.regression_weight, gradient * config.regression_weight
             if ranking:
                 rank_loss, rank_gradient = pairwise_ranking_loss(
                     predicted, target, config.ranking_loss, config.ranking_margin
