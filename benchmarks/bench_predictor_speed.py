@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-plain", action="store_true", help="time only the fast path")
+    parser.add_argument("--plain-threads", type=int, nargs="+", default=None,
+                        help="thread counts for the plain loop (default: 1 and torch's default)")
+    parser.add_argument("--predict-threads", type=int, nargs="+", default=[1],
+                        help="thread counts for prediction (more threads only help on an idle machine)")
     args = parser.parse_args(argv)
 
     bench = NASBench(args.data)
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
           f"training N=172, 300 epochs, batch 10 (5,100 steps)")
 
     default_threads = torch.get_num_threads()
-    fast, plain = [], {1: [], default_threads: []}
+    fast, plain = [], {threads: [] for threads in (args.plain_threads or sorted({1, default_threads}))}
     for _ in range(args.repeats):
         fast.append(timed(fit, *train, config=config, seed=0))
         for threads in ([] if args.skip_plain else plain):
@@ -104,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     space = bench.adjacency[tile], bench.operations[tile], bench.num_vertices[tile]
     for name, setting in (("paper", config), ("recommended", recommended)):
         model = fit(*train, config=setting.replace(epochs=1), seed=0)
-        for threads in (1, 2):
+        for threads in args.predict_threads:
             model.config = setting.replace(threads=threads)
             wall, cpu = min(timed(model.predict, *space) for _ in range(args.repeats))
             print(f"  predict {SPACE_SIZE:,} modules, {name} setting, {threads} thread(s): "

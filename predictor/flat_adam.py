@@ -49,7 +49,6 @@ class FlatAdam:
         torch.cat([g.reshape(-1) for g in gradients], out=self.flat_grad)
         self.step()
 
-    @torch.no_grad()
     def step(self) -> None:
         """Update with the gradients in `flat_grad` (autograd accumulates there too: `.grad` are views)."""
         self.steps += 1

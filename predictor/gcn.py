@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from predictor.features import NUM_NODE_TYPES, GraphTensors
-from predictor.gemm import mm
+from predictor.gemm import large_mm, mm
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,11 @@ class GCNEnsemble(nn.Module):
             raise ValueError("training needs dropout masks (sample_dropout_masks gives them; p = 0 is allowed)")
         return _FusedGCN.apply(self, keep_for_backward, nodes, propagation, pooling, masks, *weights)
 
-    @torch.no_grad()
     def forward_with_cache(
         self, nodes: torch.Tensor, propagation: torch.Tensor, pooling: torch.Tensor, dropout_masks: list[torch.Tensor]
     ) -> tuple[torch.Tensor, ForwardCache]:
-        """A training forward pass without autograd: outputs (E, B, outputs) and what `gradients` needs."""
+        """A training forward pass without autograd (weights are used detached): outputs (E, B, outputs)
+        and what `gradients` needs."""
         members = self.architecture.members
         cache = ForwardCache(propagation, pooling, dropout_masks, self.member_weights(), [])
         if members == 1:  # the common case, without per-member slicing
@@ -137,15 +137,14 @@ class GCNEnsemble(nn.Module):
 
     def member_weights(self) -> list[list[torch.Tensor]]:
         """Per member, its weights (detached views, in `flat_parameters` order); cached while storage is unchanged."""
-        parameters = self.flat_parameters()
-        key = tuple((p.data_ptr(), p.device) for p in parameters)
+        # moving or re-packing the weights (.to(), FlatAdam) changes the storage of the first and last
+        key = (self.graph_weights[0].data_ptr(), self.fc2_weight.data_ptr(), self.fc2_weight.device)
         if getattr(self, "_member_weights_key", None) != key:
-            detached = [p.detach() for p in parameters]
+            detached = [p.detach() for p in self.flat_parameters()]
             self._member_weights = [[w[e] for w in detached] for e in range(self.architecture.members)]
             self._member_weights_key = key
         return self._member_weights
 
-    @torch.no_grad()
     def gradients(self, cache: ForwardCache, grad_outputs: torch.Tensor) -> list[torch.Tensor]:
         """Gradients of the weights (order of `flat_parameters`) given d loss / d outputs (E, B, outputs)."""
         per_member = [
@@ -195,10 +194,12 @@ def _member_forward(architecture, nodes, propagation, pooling, masks, weights, s
     graph, fc1, fc2, graph_biases, fc1_bias, fc2_bias = _split_weights(architecture, weights)
     batch, vertices = nodes.shape[0], nodes.shape[1]
     hidden = architecture.hidden
+    large = large_mm(nodes.device)
     x = nodes
     mixing = propagation.reshape(batch * 2, vertices, vertices)
     for layer, (weight, bias) in enumerate(zip(graph, graph_biases)):
-        u = mm(x.reshape(batch * vertices, -1), weight)  # (B*7, 2H) = [X W_fwd | X W_bwd]
+        # (B*7, 2H) = [X W_fwd | X W_bwd]; the first layer's input is only 5 wide
+        u = (large if layer else torch.mm)(x.reshape(batch * vertices, -1), weight)
         if bias is not None:
             u = u + bias
         # (B*2, 7, H): direction d mixed by P_d
@@ -231,6 +232,7 @@ def _member_backward(architecture, propagation, pooling, masks, weights, saved, 
     """Gradients of one member's weights, in the order of `weights`."""
     graph, fc1, fc2, graph_biases, fc1_bias, fc2_bias = _split_weights(architecture, weights)
     batch, _, vertices = pooling.shape
+    large = large_mm(pooling.device)
     pooled, h, h_active = saved[-1]
     grad_fc2 = mm(h.t(), grad_out)
     grad_h = mm(grad_out, fc2.t()) * masks[-1]
@@ -246,11 +248,11 @@ def _member_backward(architecture, propagation, pooling, masks, weights, saved, 
         grad_r = (grad_x * masks[layer]).unsqueeze(1).expand_as(r)
         grad_z = torch.ops.aten.threshold_backward(grad_r, r, 0).view(batch * 2, vertices, -1)  # relu'
         grad_u = torch.bmm(mixing_t, grad_z).view(batch, 2, vertices, -1).transpose(1, 2).reshape(batch * vertices, -1)
-        grad_graph[layer] = mm(x.reshape(batch * vertices, -1).t(), grad_u)
+        grad_graph[layer] = (large if layer else torch.mm)(x.reshape(batch * vertices, -1).t(), grad_u)
         if graph_biases[layer] is not None:
             grad_graph_bias[layer] = grad_u.sum(0)
         if layer > 0:
-            grad_x = mm(grad_u, graph[layer].t()).view(batch, vertices, -1)
+            grad_x = large(grad_u, graph[layer].t()).view(batch, vertices, -1)
     grads = [*grad_graph, grad_fc1, grad_fc2]
     if architecture.bias:
         grads += [*grad_graph_bias, grad_h.sum(0), grad_out.sum(0)]
@@ -261,19 +263,22 @@ class DropoutMasks:
     """Draws an epoch's dropout masks in one go, into buffers reused from epoch to epoch.
 
     Graph layers get 0 or 0.5/(1-p) (the 1/2 of the two directions' mean is folded in),
-    the readout 0 or 1/(1-p). numpy's PCG64 draws the numbers (faster than torch's CPU
-    generator, and the same masks on every device); reusing the buffers avoids fresh
-    page-faulting allocations of a few MB every epoch.
+    the readout 0 or 1/(1-p). Each unit is dropped when 16 raw random bits from numpy's PCG64
+    fall below round(p * 65536): p is kept to within 1/65536, at a third of the cost of
+    drawing floats, and the masks are the same on every device. Reusing the buffers avoids
+    fresh page-faulting allocations of a few MB every epoch.
     """
 
     def __init__(self, architecture: Architecture, steps: int, batch: int, rng: np.random.Generator,
                  device: torch.device | str = "cpu"):
-        self.rng, self.p = rng, architecture.dropout
+        self.rng = rng
+        self.threshold = np.uint16(min(round(architecture.dropout * 65536), 65535))
+        p = architecture.dropout
         shapes = [(steps, *shape) for shape in architecture.dropout_shapes(batch)]
         self.sizes = [int(np.prod(shape)) for shape in shapes]
-        self.scales = [np.float32(0.5 / (1 - self.p))] * architecture.layers + [np.float32(1 / (1 - self.p))]
+        self.scales = [np.float32(0.5 / (1 - p))] * architecture.layers + [np.float32(1 / (1 - p))]
         total = sum(self.sizes)
-        self.uniform = np.empty(total, dtype=np.float32)
+        self.words = -(-total // 4)  # 64-bit draws, four 16-bit numbers each
         self.keep = np.empty(total, dtype=bool)
         self.host = np.empty(total, dtype=np.float32)
         self.device = torch.device(device)
@@ -286,8 +291,8 @@ class DropoutMasks:
 
     def sample(self) -> list[torch.Tensor]:
         """New masks, written over the previous ones: use them before sampling again."""
-        self.rng.random(out=self.uniform, dtype=np.float32)
-        np.greater_equal(self.uniform, self.p, out=self.keep)
+        bits = self.rng.bit_generator.random_raw(self.words).view(np.uint16)[:len(self.keep)]
+        np.greater_equal(bits, self.threshold, out=self.keep)
         for keep, host, scale in zip(self.keep_parts, self.host_parts, self.scales):
             np.multiply(keep, scale, out=host)
         if self.device.type != "cpu":

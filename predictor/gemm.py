@@ -42,3 +42,11 @@ def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         if linear is not None:
             return linear(a, b.t(), None, "none", [], "")
     return torch.mm(a, b)
+
+
+def large_mm(device: torch.device):
+    """The product to use for the GCN's large (hidden x 2 hidden) matrices on `device`, chosen once."""
+    linear = _onednn_linear() if device.type == "cpu" else None
+    if linear is None:
+        return torch.mm
+    return lambda a, b: linear(a, b.t(), None, "none", [], "")

@@ -15,7 +15,7 @@ RANKING_LOSSES = ("hinge", "logistic")
 def regression_loss(predicted: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean squared error per member, summed over members."""
     difference = predicted - target
-    return difference.square().mean(dim=1).sum(), difference * (2.0 / predicted.shape[1])
+    return difference.square().sum() / predicted.shape[1], difference * (2.0 / predicted.shape[1])
 
 
 def huber_loss(predicted: torch.Tensor, target: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:

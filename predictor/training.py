@@ -128,7 +128,8 @@ def _objective(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tu
                 loss, gradient = huber_loss(predicted, target, config.huber_delta)
             else:
                 loss, gradient = regression_loss(predicted, target)
-            loss, gradient = loss * config.regression_weight, gradient * config.regression_weight
+            if config.regression_weight != 1:
+                loss, gradient = loss * config.regression_weight, gradient * config.regression_weight
             if ranking:
                 rank_loss, rank_gradient = pairwise_ranking_loss(
                     predicted, target, config.ranking_loss, config.ranking_margin
@@ -161,16 +162,16 @@ def _train(network: GCNEnsemble, graphs: GraphTensors, targets: torch.Tensor, co
     for epoch in tqdm(range(config.epochs), desc="training", unit="epoch", disable=not progress, leave=False):
         optimizer.lr = cosine_lr(config.lr, epoch, config.epochs)
         order = torch.stack([torch.randperm(n, generator=order_generator)[:used] for _ in range(members)]).to(device)
-        nodes, propagation, pooling = graphs.nodes[order], graphs.propagation[order], graphs.pooling[order]
-        epoch_targets = targets[order]
-        masks = dropout.sample()
+        # the epoch's batches and masks as per-step views, made with one call per tensor
+        batches = zip(*(tensor[order].split(batch, dim=1)
+                        for tensor in (graphs.nodes, graphs.propagation, graphs.pooling, targets)))
+        step_masks = zip(*(mask.unbind(0) for mask in dropout.sample()))
         losses = []
-        for step in range(steps):
-            rows = slice(step * batch, (step + 1) * batch)
-            size = min(batch, used - step * batch)
-            step_masks = [mask[step] if size == batch else mask[step][:, :size] for mask in masks]
-            outputs, cache = network.forward_with_cache(nodes[:, rows], propagation[:, rows], pooling[:, rows], step_masks)
-            loss, grad_outputs = objective(outputs, epoch_targets[:, rows])
+        for (nodes, propagation, pooling, step_targets), masks in zip(batches, step_masks):
+            if nodes.shape[1] < batch:  # the last, smaller batch (drop_last=False)
+                masks = [mask[:, :nodes.shape[1]] for mask in masks]
+            outputs, cache = network.forward_with_cache(nodes, propagation, pooling, masks)
+            loss, grad_outputs = objective(outputs, step_targets)
             optimizer.step_with(network.gradients(cache, grad_outputs))
             losses.append(loss)
         history.append(float(torch.stack(losses).mean()) / members)
