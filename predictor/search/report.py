@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +123,7 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
         "seconds": round(comparison.seconds, 1),
         "resumed_trials": comparison.resumed,
         "regret_unit": REGRET_UNIT,
+        "settings": json.loads(json.dumps(asdict(comparison.settings), default=str)),
         "random_search_closed_form_median": random_search_median_queries(len(b), target),
         "strategies": {
             s.name: {
