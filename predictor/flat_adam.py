@@ -44,13 +44,8 @@ class FlatAdam:
     def zero_grad(self) -> None:
         self.flat_grad.zero_()
 
-    def step_with(self, gradients: list[torch.Tensor]) -> None:
-        """Update with explicit gradients, one per parameter in the constructor's order."""
-        torch.cat([g.reshape(-1) for g in gradients], out=self.flat_grad)
-        self.step()
-
     def step(self) -> None:
-        """Update with the gradients in `flat_grad` (autograd accumulates there too: `.grad` are views)."""
+        """Update with the gradients in `flat_grad` (the parameters' `.grad` are views of it)."""
         self.steps += 1
         if self._fused:
             try:

@@ -8,9 +8,10 @@ vertices, fc1, dropout, fc2 (the reference puts no activation between fc1 and fc
 Why hand-fused: training the paper's setting is 5,100 steps of batch 10, where framework
 overhead weighs as much as arithmetic in a plain module. Here each layer is one matmul with
 both directions' weights side by side ([W_fwd | W_bwd], so the backward pass gets dX in one
-product too), one batched 7x7 mixing product and a few element-wise ops, and the backward
-pass is written out by hand: training calls `forward_with_cache` and `gradients` directly,
-without autograd; `forward` wraps the same code as one autograd node for other callers.
+product too), one batched 7x7 mixing product and a few element-wise ops into buffers kept
+from step to step (`MemberPass`), and the backward pass is written out by hand: training
+calls `forward_members` and `backward_into` directly, without autograd; `forward` wraps the
+same code as one autograd node for other callers.
 Weights carry a leading member axis: an ensemble trains as one model, each member on its
 own mini-batches.
 """
@@ -23,8 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from predictor.cell import MAX_VERTICES
 from predictor.features import NUM_NODE_TYPES, GraphTensors
-from predictor.gemm import large_mm, mm
+from predictor.gemm import matmul_for
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class GCNEnsemble(nn.Module):
         else:
             self.graph_biases = nn.ParameterList()
             self.fc1_bias = self.fc2_bias = None
+        self._pass_cache: dict[tuple[int, torch.device, bool], list[MemberPass]] = {}
 
     def flat_parameters(self) -> list[torch.Tensor]:
         """Weights in the order the fused function takes them."""
@@ -111,29 +114,43 @@ class GCNEnsemble(nn.Module):
         return _FusedGCN.apply(self, keep_for_backward, nodes, propagation, pooling, masks, *weights)
 
     def forward_with_cache(
-        self, nodes: torch.Tensor, propagation: torch.Tensor, pooling: torch.Tensor, dropout_masks: list[torch.Tensor]
-    ) -> tuple[torch.Tensor, ForwardCache]:
-        """A training forward pass without autograd (weights are used detached): outputs (E, B, outputs)
-        and what `gradients` needs."""
-        members = self.architecture.members
-        cache = ForwardCache(propagation, pooling, dropout_masks, self.member_weights(), [])
-        if members == 1:  # the common case, without per-member slicing
-            saved = []
-            output = _member_forward(self.architecture, nodes[0], propagation[0], pooling[0],
-                                     [m[0] for m in dropout_masks], cache.weights[0], saved)
-            cache.saved.append(saved)
-            return output.unsqueeze(0), cache
-        outputs = []
-        for member in range(members):
-            saved = []
-            outputs.append(
-                _member_forward(
-                    self.architecture, _pick(nodes, member), _pick(propagation, member), _pick(pooling, member),
-                    [m[member] for m in dropout_masks], cache.weights[member], saved,
-                )
-            )
-            cache.saved.append(saved)
-        return torch.stack(outputs), cache
+        self,
+        nodes: torch.Tensor,
+        propagation: torch.Tensor,
+        pooling: torch.Tensor,
+        dropout_masks: list[torch.Tensor] | None,
+        reuse_buffers: bool = True,
+    ) -> tuple[torch.Tensor, list[MemberPass]]:
+        """A forward pass without autograd (weights are used detached): outputs (E, B, outputs) and the
+        member passes that `backward_into` continues from. With `reuse_buffers` the passes are the
+        network's own, kept per batch size: their state lasts until the next forward at the same size."""
+        batch, device, training = nodes.shape[1], nodes.device, dropout_masks is not None
+        passes = self.passes(batch, device, training) if reuse_buffers else self._new_passes(batch, device, training)
+        member_inputs = [
+            (_pick(nodes, member), _pick(propagation, member), _pick(pooling, member),
+             None if dropout_masks is None else [m[member] for m in dropout_masks])
+            for member in range(self.architecture.members)
+        ]
+        return self.forward_members(passes, member_inputs), passes
+
+    def forward_members(self, passes: list[MemberPass], member_inputs: list[tuple]) -> torch.Tensor:
+        """Outputs (E, B, outputs) of each member's pass on its own (nodes, propagation, pooling, masks)."""
+        weights = self.member_weights()
+        outputs = [member_pass.forward(*inputs, weights[member])
+                   for member, (member_pass, inputs) in enumerate(zip(passes, member_inputs))]
+        return outputs[0].unsqueeze(0) if len(outputs) == 1 else torch.stack(outputs)
+
+    def _new_passes(self, batch: int, device: torch.device, training: bool) -> list[MemberPass]:
+        return [MemberPass(self.architecture, batch, device, training) for _ in range(self.architecture.members)]
+
+    def passes(self, batch: int, device: torch.device, training: bool) -> list[MemberPass]:
+        """The network's own passes for a batch size (a few sizes kept: training's and prediction's)."""
+        key = (batch, device, training)
+        if key not in self._pass_cache:
+            if len(self._pass_cache) >= 4:
+                self._pass_cache.pop(next(iter(self._pass_cache)))
+            self._pass_cache[key] = self._new_passes(batch, device, training)
+        return self._pass_cache[key]
 
     def member_weights(self) -> list[list[torch.Tensor]]:
         """Per member, its weights (detached views, in `flat_parameters` order); cached while storage is unchanged."""
@@ -145,19 +162,17 @@ class GCNEnsemble(nn.Module):
             self._member_weights_key = key
         return self._member_weights
 
-    def gradients(self, cache: ForwardCache, grad_outputs: torch.Tensor) -> list[torch.Tensor]:
-        """Gradients of the weights (order of `flat_parameters`) given d loss / d outputs (E, B, outputs)."""
-        per_member = [
-            _member_backward(
-                self.architecture, _pick(cache.propagation, member), _pick(cache.pooling, member),
-                [m[member] for m in cache.masks], cache.weights[member], cache.saved[member],
-                grad_outputs[member].contiguous(),
-            )
-            for member in range(self.architecture.members)
-        ]
-        if len(per_member) == 1:
-            return [g.unsqueeze(0) for g in per_member[0]]
-        return [torch.stack(g) for g in zip(*per_member)]
+    def backward_into(self, passes: list[MemberPass], grad_outputs: torch.Tensor, gradients: list[torch.Tensor]) -> None:
+        """Write the gradients of the weights into `gradients` (shaped like `flat_parameters`, e.g. their
+        `.grad`), given d loss / d outputs (E, B, outputs) for the forward pass that gave `passes`."""
+        for member, member_pass in enumerate(passes):
+            member_pass.backward(grad_outputs[member], [g[member] for g in gradients])
+
+    def gradients(self, passes: list[MemberPass], grad_outputs: torch.Tensor) -> list[torch.Tensor]:
+        """Gradients of the weights (order of `flat_parameters`) as new tensors."""
+        gradients = [torch.empty_like(p) for p in self.flat_parameters()]
+        self.backward_into(passes, grad_outputs, gradients)
+        return gradients
 
     def sample_dropout_masks(
         self, steps: int, batch: int, rng: np.random.Generator, device: torch.device | str = "cpu"
@@ -170,13 +185,12 @@ class GCNEnsemble(nn.Module):
         """(E, n, outputs) raw outputs for pre-encoded graphs, in chunks, without autograd."""
         a = self.architecture
         out = torch.empty(a.members, len(graphs), a.outputs, device=graphs.nodes.device)
-        weights = self.flat_parameters()
         for start in range(0, len(graphs), batch_size):
             part = graphs.select(slice(start, start + batch_size))
-            for member in range(a.members):
-                out[member, start:start + len(part)] = _member_forward(
-                    a, part.nodes, part.propagation, part.pooling, None, [w[member] for w in weights], None
-                )
+            outputs, _ = self.forward_with_cache(
+                part.nodes[None], part.propagation[None], part.pooling[None], None, reuse_buffers=len(part) == batch_size
+            )
+            out[:, start:start + len(part)] = outputs
         return out
 
 
@@ -189,74 +203,114 @@ def _split_weights(architecture: Architecture, weights: list[torch.Tensor]):
     return graph, fc1, fc2, [None] * layers, None, None
 
 
-def _member_forward(architecture, nodes, propagation, pooling, masks, weights, saved):
-    """One member's forward pass on (B, 7, 5) / (B, 2, 7, 7) / (B, 7); fills `saved` for backward."""
-    graph, fc1, fc2, graph_biases, fc1_bias, fc2_bias = _split_weights(architecture, weights)
-    batch, vertices = nodes.shape[0], nodes.shape[1]
-    hidden = architecture.hidden
-    large = large_mm(nodes.device)
-    x = nodes
-    mixing = propagation.reshape(batch * 2, vertices, vertices)
-    for layer, (weight, bias) in enumerate(zip(graph, graph_biases)):
-        # (B*7, 2H) = [X W_fwd | X W_bwd]; the first layer's input is only 5 wide
-        u = (large if layer else torch.mm)(x.reshape(batch * vertices, -1), weight)
-        if bias is not None:
-            u = u + bias
-        # (B*2, 7, H): direction d mixed by P_d
-        u = u.view(batch, vertices, 2, hidden).transpose(1, 2).reshape(batch * 2, vertices, hidden)
-        r = torch.bmm(mixing, u).relu_().view(batch, 2, vertices, hidden)
-        x_next = torch.add(r[:, 0], r[:, 1])
-        x_next = x_next.mul_(masks[layer]) if masks is not None else x_next.mul_(0.5)
-        if saved is not None:
-            saved.append((x, r))
-        x = x_next
-    pooled = torch.bmm(pooling, x).view(batch, -1)  # (B, P*H)
-    h = mm(pooled, fc1)
-    if fc1_bias is not None:
-        h = h + fc1_bias
-    h_active = None
-    if architecture.readout_activation:
-        h_active = h > 0
-        h = h.clamp_min(0)
-    if masks is not None:
-        h = h * masks[-1]
-    out = mm(h, fc2)
-    if fc2_bias is not None:
-        out = out + fc2_bias
-    if saved is not None:
-        saved.append((pooled, h, h_active))
-    return out
+class MemberPass:
+    """One member's forward pass and hand-written backward pass at one batch size, in buffers kept between calls.
 
+    Training mixes both directions with one batched product: the propagation matrices (B, 2, 7, 7),
+    read as (B, 14, 7) = [P_fwd; P_bwd], times U = [X W_fwd | X W_bwd] (B, 7, 2H) give a 2 x 2
+    block matrix whose diagonal blocks are P_fwd X W_fwd and P_bwd X W_bwd. The off-diagonal
+    blocks are wasted but cheap arithmetic at training's small batches; in exchange nothing is
+    transposed or copied, and the gradient buffer's off-diagonal blocks simply stay zero; the first
+    layer mixes its 5-wide input before the weight product, (P X) W. Forward-only passes (prediction,
+    large batches) mix each direction apart instead, without the waste. Buffers, their views and
+    the kind of each matrix product are set up once, so a training step is a few dozen kernel calls.
+    What `forward` saves for `backward` lives until the next `forward`.
+    """
 
-def _member_backward(architecture, propagation, pooling, masks, weights, saved, grad_out):
-    """Gradients of one member's weights, in the order of `weights`."""
-    graph, fc1, fc2, graph_biases, fc1_bias, fc2_bias = _split_weights(architecture, weights)
-    batch, _, vertices = pooling.shape
-    large = large_mm(pooling.device)
-    pooled, h, h_active = saved[-1]
-    grad_fc2 = mm(h.t(), grad_out)
-    grad_h = mm(grad_out, fc2.t()) * masks[-1]
-    if h_active is not None:
-        grad_h = grad_h * h_active
-    grad_fc1 = mm(pooled.t(), grad_h)
-    grad_pooled = mm(grad_h, fc1.t())
-    grad_x = torch.bmm(pooling.transpose(1, 2), grad_pooled.view(batch, pooling.shape[1], -1))  # (B, 7, H)
-    mixing_t = propagation.reshape(batch * 2, vertices, vertices).transpose(1, 2)
-    grad_graph, grad_graph_bias = [None] * architecture.layers, [None] * architecture.layers
-    for layer in reversed(range(architecture.layers)):
-        x, r = saved[layer]
-        grad_r = (grad_x * masks[layer]).unsqueeze(1).expand_as(r)
-        grad_z = torch.ops.aten.threshold_backward(grad_r, r, 0).view(batch * 2, vertices, -1)  # relu'
-        grad_u = torch.bmm(mixing_t, grad_z).view(batch, 2, vertices, -1).transpose(1, 2).reshape(batch * vertices, -1)
-        grad_graph[layer] = (large if layer else torch.mm)(x.reshape(batch * vertices, -1).t(), grad_u)
-        if graph_biases[layer] is not None:
-            grad_graph_bias[layer] = grad_u.sum(0)
-        if layer > 0:
-            grad_x = large(grad_u, graph[layer].t()).view(batch, vertices, -1)
-    grads = [*grad_graph, grad_fc1, grad_fc2]
-    if architecture.bias:
-        grads += [*grad_graph_bias, grad_h.sum(0), grad_out.sum(0)]
-    return grads
+    def __init__(self, architecture: Architecture, batch: int, device: torch.device, training: bool):
+        a, v = architecture, MAX_VERTICES
+        self.architecture, self.batch, self.training = a, batch, training
+        self.graph_mm = matmul_for(batch * v * a.hidden * 2 * a.hidden, device)
+        self.readout_mm = matmul_for(batch * a.pooled_vectors * a.hidden * a.readout_hidden, device)
+        self.layer_outputs = [torch.empty(batch, v, a.hidden, device=device) for _ in range(a.layers)]
+        if training:
+            self.mixed = [torch.empty(batch, 2 * v, 2 * a.hidden, device=device) for _ in range(a.layers)]
+            blocks = [m.view(batch, 2, v, 2, a.hidden) for m in self.mixed]
+            self.along, self.against = [b[:, 0, :, 0] for b in blocks], [b[:, 1, :, 1] for b in blocks]
+            self.mixed_diagonal = [torch.diagonal(b, dim1=1, dim2=3) for b in blocks]  # (B, 7, H, 2)
+            self.grad_mixed = [torch.zeros_like(m) for m in self.mixed]
+            self.grad_mixed_diagonal = [
+                torch.diagonal(g.view(batch, 2, v, 2, a.hidden), dim1=1, dim2=3) for g in self.grad_mixed
+            ]
+        else:  # forward only: each direction is mixed into a buffer of its own
+            self.along = [torch.empty(batch, v, a.hidden, device=device) for _ in range(a.layers)]
+            self.against = [torch.empty(batch, v, a.hidden, device=device) for _ in range(a.layers)]
+        self.saved = None
+
+    def forward(self, nodes, propagation, pooling, masks, weights) -> torch.Tensor:
+        """(B, 7, 5) / (B, 2, 7, 7) / (B, P, 7) -> (B, outputs); masks None = evaluation mode."""
+        a, batch, v = self.architecture, self.batch, MAX_VERTICES
+        graph, fc1, fc2, graph_biases, fc1_bias, fc2_bias = _split_weights(a, weights)
+        stacked = propagation.reshape(batch, 2 * v, v)
+        mixed_nodes = torch.bmm(stacked, nodes).view(batch * 2 * v, -1) if self.training else None  # (B*14, 5)
+        x = nodes
+        for layer, (weight, bias) in enumerate(zip(graph, graph_biases)):
+            if self.training and layer == 0:  # (P X) W: the input is only 5 wide
+                mixed = torch.mm(mixed_nodes, weight, out=self.mixed[0].view(batch * 2 * v, -1))
+                if bias is not None:
+                    mixed.add_(bias)  # rows of P sum to 1, so P (U + b) = P U + b
+                mixed.relu_()
+            else:
+                u = (self.graph_mm if layer else torch.mm)(x.reshape(batch * v, -1), weight)
+                if bias is not None:
+                    u.add_(bias)
+                if self.training:
+                    torch.bmm(stacked, u.view(batch, v, -1), out=self.mixed[layer]).relu_()
+                else:
+                    u = u.view(batch, v, 2, -1)
+                    torch.bmm(propagation[:, 0], u[:, :, 0], out=self.along[layer]).relu_()
+                    torch.bmm(propagation[:, 1], u[:, :, 1], out=self.against[layer]).relu_()
+            x = torch.add(self.along[layer], self.against[layer], out=self.layer_outputs[layer])
+            x.mul_(masks[layer]) if masks is not None else x.mul_(0.5)
+        pooled = torch.bmm(pooling, x).view(batch, -1)  # (B, P*H)
+        h = self.readout_mm(pooled, fc1)
+        if fc1_bias is not None:
+            h.add_(fc1_bias)
+        h_active = None
+        if a.readout_activation:
+            h_active = h > 0
+            h.clamp_min_(0)
+        if masks is not None:
+            h.mul_(masks[-1])
+        out = torch.mm(h, fc2)
+        if fc2_bias is not None:
+            out.add_(fc2_bias)
+        self.saved = (mixed_nodes, stacked, pooling, masks, weights, pooled, h, h_active)
+        return out
+
+    def backward(self, grad_out: torch.Tensor, into: list[torch.Tensor]) -> None:
+        """Write the gradients of the weights (in the order `forward` took them) into `into`, given
+        d loss / d outputs (B, outputs)."""
+        a, batch, v = self.architecture, self.batch, MAX_VERTICES
+        mixed_nodes, stacked, pooling, masks, weights, pooled, h, h_active = self.saved
+        graph, fc1, fc2, graph_biases, _, _ = _split_weights(a, weights)
+        grad_graph, grad_fc1, grad_fc2, grad_graph_biases, grad_fc1_bias, grad_fc2_bias = _split_weights(a, into)
+        torch.mm(h.t(), grad_out, out=grad_fc2)
+        grad_h = torch.mm(grad_out, fc2.t()).mul_(masks[-1])
+        if h_active is not None:
+            grad_h.mul_(h_active)
+        grad_fc1.copy_(self.readout_mm(pooled.t(), grad_h))
+        grad_pooled = self.readout_mm(grad_h, fc1.t())
+        grad_x = torch.bmm(pooling.transpose(1, 2), grad_pooled.view(batch, pooling.shape[1], -1))  # (B, 7, H)
+        stacked_t = stacked.transpose(1, 2)
+        for layer in reversed(range(a.layers)):
+            grad_x.mul_(masks[layer])
+            torch.ops.aten.threshold_backward.grad_input(  # relu', into the diagonal blocks
+                grad_x.unsqueeze(-1).expand_as(self.mixed_diagonal[layer]), self.mixed_diagonal[layer], 0,
+                grad_input=self.grad_mixed_diagonal[layer],
+            )
+            grad_mixed = self.grad_mixed[layer].view(batch * 2 * v, -1)  # (B*14, 2H)
+            if graph_biases[layer] is not None:
+                torch.sum(grad_mixed, 0, out=grad_graph_biases[layer])
+            if layer == 0:
+                torch.mm(mixed_nodes.t(), grad_mixed, out=grad_graph[0])
+                break
+            grad_u = torch.bmm(stacked_t, self.grad_mixed[layer]).view(batch * v, -1)  # (B*7, 2H)
+            grad_graph[layer].copy_(self.graph_mm(self.layer_outputs[layer - 1].view(batch * v, -1).t(), grad_u))
+            grad_x = self.graph_mm(grad_u, graph[layer].t()).view(batch, v, -1)
+        if a.bias:
+            torch.sum(grad_h, 0, out=grad_fc1_bias)
+            torch.sum(grad_out, 0, out=grad_fc2_bias)
 
 
 class DropoutMasks:
@@ -300,17 +354,6 @@ class DropoutMasks:
         return self.masks
 
 
-@dataclass
-class ForwardCache:
-    """What the hand-written backward pass needs from one forward pass."""
-
-    propagation: torch.Tensor
-    pooling: torch.Tensor
-    masks: list[torch.Tensor]
-    weights: list[list[torch.Tensor]]  # per member
-    saved: list[list]  # per member: per layer (input, relu output), then the readout's tensors
-
-
 def _pick(tensor: torch.Tensor, member: int) -> torch.Tensor:
     """A member's slice of an input with a leading member axis (size 1 = shared by all members)."""
     return tensor[member if len(tensor) > 1 else 0]
@@ -321,20 +364,16 @@ class _FusedGCN(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, network, training, nodes, propagation, pooling, masks, *weights):
-        if not training:
-            a = network.architecture
-            outputs = [
-                _member_forward(a, _pick(nodes, e), _pick(propagation, e), _pick(pooling, e), None,
-                                [w[e] for w in weights], None)
-                for e in range(a.members)
-            ]
-            return outputs[0].unsqueeze(0) if len(outputs) == 1 else torch.stack(outputs)
-        outputs, ctx.cache = network.forward_with_cache(nodes, propagation, pooling, masks)
-        ctx.network = network
+        # fresh buffers: several forward passes may be taken before their backward passes
+        outputs, passes = network.forward_with_cache(
+            nodes, propagation, pooling, masks if training else None, reuse_buffers=False
+        )
+        if training:
+            ctx.network, ctx.passes = network, passes
         return outputs
 
     @staticmethod
     def backward(ctx, grad_outputs):
-        grads = ctx.network.gradients(ctx.cache, grad_outputs)
-        ctx.cache = None
+        grads = ctx.network.gradients(ctx.passes, grad_outputs)
+        ctx.passes = None
         return (None, None, None, None, None, None, *grads)

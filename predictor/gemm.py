@@ -9,6 +9,7 @@ set PREDICTOR_GEMM=torch to turn it off.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 
 import torch
@@ -35,18 +36,10 @@ def _onednn_linear():
 ONEDNN_MIN_WORK = 500_000  # multiply-adds; below this oneDNN's fixed cost per call outweighs its speed
 
 
-def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a (M, K) @ b (K, N) without autograd; either operand may be a transposed view."""
-    if a.shape[0] * a.shape[1] * b.shape[1] >= ONEDNN_MIN_WORK and a.device.type == "cpu" and a.dtype == torch.float32:
-        linear = _onednn_linear()
-        if linear is not None:
-            return linear(a, b.t(), None, "none", [], "")
-    return torch.mm(a, b)
-
-
-def large_mm(device: torch.device):
-    """The product to use for the GCN's large (hidden x 2 hidden) matrices on `device`, chosen once."""
-    linear = _onednn_linear() if device.type == "cpu" else None
+def matmul_for(work: int, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The product `a (M, K) @ b (K, N)` (no autograd; either operand may be a transposed view) to use for
+    products of `work` = M*K*N multiply-adds on `device`; chosen once, called every step."""
+    linear = _onednn_linear() if device.type == "cpu" and work >= ONEDNN_MIN_WORK else None
     if linear is None:
         return torch.mm
     return lambda a, b: linear(a, b.t(), None, "none", [], "")

@@ -115,9 +115,12 @@ def fit(
     return Predictor(config, network, threshold, auxiliary_mean.tolist(), auxiliary_std.tolist(), history, info)
 
 
-def _objective(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+def _objective(config: TrainConfig, outputs: int) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """The loss of one step and its gradient: outputs (E, B, outputs) against targets (E, B, outputs)."""
     ranking = config.task == "regression" and config.ranking_loss != "none" and config.ranking_weight > 0
+    if config.task == "regression" and config.regression_loss == "mse" and config.regression_weight == 1 \
+            and not ranking and outputs == 1:
+        return regression_loss  # the paper's objective: nothing to split or combine
 
     def objective(outputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         predicted, target = outputs[..., 0], targets[..., 0]
@@ -151,28 +154,39 @@ def _train(network: GCNEnsemble, graphs: GraphTensors, targets: torch.Tensor, co
     device = targets.device
     n, members = len(targets), config.ensemble
     batch = min(config.batch_size, n)
-    steps = n // batch if config.drop_last else math.ceil(n / batch)
-    used = steps * batch if config.drop_last else n
+    num_steps = n // batch if config.drop_last else math.ceil(n / batch)
+    used = num_steps * batch if config.drop_last else n
     optimizer = FlatAdam(network.flat_parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    gradients = [p.grad for p in network.flat_parameters()]  # views of the optimizer's flat gradient
     order_generator = torch.Generator().manual_seed(seed + 1)
-    dropout = DropoutMasks(network.architecture, steps, batch, np.random.default_rng(seed + 2), device)
-    objective = _objective(config)
+    dropout = DropoutMasks(network.architecture, num_steps, batch, np.random.default_rng(seed + 2), device)
+    objective = _objective(config, targets.shape[1])
+    # Every epoch's shuffled inputs and dropout masks are written into the same buffers, so each
+    # step's per-member views of them (and its passes through the network) are set up once.
+    sources = (graphs.nodes, graphs.propagation, graphs.pooling, targets)
+    shuffled = [torch.empty((members * used, *t.shape[1:]), dtype=t.dtype, device=device) for t in sources]
+    steps = []
+    for step, (nodes, propagation, pooling, step_targets) in enumerate(
+        zip(*(t.view(members, used, *t.shape[1:]).split(batch, dim=1) for t in shuffled))
+    ):
+        size = len(step_targets[0])
+        masks = [mask[step, :, :size] for mask in dropout.masks]
+        member_inputs = [(nodes[e], propagation[e], pooling[e], [m[e] for m in masks]) for e in range(members)]
+        steps.append((network.passes(size, device, training=True), member_inputs, step_targets))
     history = []
     network.train()
     for epoch in tqdm(range(config.epochs), desc="training", unit="epoch", disable=not progress, leave=False):
         optimizer.lr = cosine_lr(config.lr, epoch, config.epochs)
-        order = torch.stack([torch.randperm(n, generator=order_generator)[:used] for _ in range(members)]).to(device)
-        # the epoch's batches and masks as per-step views, made with one call per tensor
-        batches = zip(*(tensor[order].split(batch, dim=1)
-                        for tensor in (graphs.nodes, graphs.propagation, graphs.pooling, targets)))
-        step_masks = zip(*(mask.unbind(0) for mask in dropout.sample()))
+        order = torch.cat([torch.randperm(n, generator=order_generator)[:used] for _ in range(members)]).to(device)
+        for source, destination in zip(sources, shuffled):
+            torch.index_select(source, 0, order, out=destination)
+        dropout.sample()
         losses = []
-        for (nodes, propagation, pooling, step_targets), masks in zip(batches, step_masks):
-            if nodes.shape[1] < batch:  # the last, smaller batch (drop_last=False)
-                masks = [mask[:, :nodes.shape[1]] for mask in masks]
-            outputs, cache = network.forward_with_cache(nodes, propagation, pooling, masks)
+        for passes, member_inputs, step_targets in steps:
+            outputs = network.forward_members(passes, member_inputs)
             loss, grad_outputs = objective(outputs, step_targets)
-            optimizer.step_with(network.gradients(cache, grad_outputs))
+            network.backward_into(passes, grad_outputs, gradients)
+            optimizer.step()
             losses.append(loss)
         history.append(float(torch.stack(losses).mean()) / members)
         if on_epoch is not None:

@@ -89,6 +89,12 @@ def test_hand_written_backward_with_biases_and_readout_activation(batch):
     for gradient, weight in zip(gradients, weights):
         torch.testing.assert_close(gradient, weight.grad, rtol=1e-4, atol=1e-6)
 
+    # evaluation (prediction's own forward-only passes): no dropout, the directions' mean
+    no_dropout = [torch.full_like(m, 0.5) for m in masks[:-1]] + [torch.ones_like(masks[-1])]
+    with torch.no_grad():
+        expected = _autograd_forward(weights, architecture, graphs.nodes, graphs.propagation, graphs.pooling, no_dropout)
+    torch.testing.assert_close(network.predict(graphs, batch_size=5)[0], expected, rtol=1e-5, atol=1e-6)
+
 
 def test_flat_adam_matches_torch_adam():
     generator = torch.Generator().manual_seed(0)
@@ -99,7 +105,9 @@ def test_flat_adam_matches_torch_adam():
     for step in range(20):
         gradients = [torch.randn(p.shape, generator=generator) for p in first]
         flat.lr = reference.param_groups[0]["lr"] = cosine_lr(1e-2, step, 20)
-        flat.step_with(gradients)
+        for p, g in zip(first, gradients):
+            p.grad.copy_(g)  # .grad are views of the flat gradient
+        flat.step()
         for p, g in zip(second, gradients):
             p.grad = g.clone()
         reference.step()
