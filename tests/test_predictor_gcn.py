@@ -115,11 +115,12 @@ def test_flat_adam_matches_torch_adam():
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_fit_follows_the_plain_training_recipe_step_for_step():
-    """Same init, same batches (reshuffled each epoch, last partial batch dropped), Adam per step, cosine per epoch."""
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_fit_follows_the_plain_training_recipe_step_for_step(drop_last):
+    """Same init, same batches (reshuffled each epoch, last partial batch dropped or kept), Adam per step, cosine per epoch."""
     adjacency, operations, num_vertices = random_modules(25, seed=5)
     labels = np.random.default_rng(5).uniform(0.85, 0.95, 25)
-    config = TrainConfig.paper().replace(epochs=4, lr=1e-3, dropout=0.0, device="cpu")
+    config = TrainConfig.paper().replace(epochs=4, lr=1e-3, dropout=0.0, device="cpu", drop_last=drop_last)
     model = fit(adjacency, operations, num_vertices, labels, config, seed=7)
 
     reference = ReferenceGCN(dropout=0.0).copy_from(GCNEnsemble(Architecture(), torch.Generator().manual_seed(7)))
@@ -130,8 +131,8 @@ def test_fit_follows_the_plain_training_recipe_step_for_step():
     targets = torch.from_numpy(((labels - config.label_mean) / config.label_std).astype(np.float32))
     order_generator = torch.Generator().manual_seed(7 + 1)
     for _ in range(4):
-        order = torch.randperm(25, generator=order_generator)[:20]
-        for rows in order.view(2, 10):
+        order = torch.randperm(25, generator=order_generator)[:20 if drop_last else 25]
+        for rows in order.split(10):
             optimizer.zero_grad()
             loss = torch.nn.functional.mse_loss(reference(nodes[rows], matrices[rows], vertices[rows]), targets[rows])
             loss.backward()
