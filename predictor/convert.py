@@ -41,7 +41,10 @@ class DecodedBlock:
     epochs: np.ndarray  # (n,) int32
     values: np.ndarray  # (n, 2, 4) float32, NaN where the record holds no value
     parameters: np.ndarray  # (n,) int64, -1 where absent
-    new_graphs: dict[bytes, tuple[int, int, np.ndarray, np.ndarray, int]]  # hash -> (index, offset, adj, ops, V)
+    graph_records: np.ndarray  # (k,) int64: the first record of each module new to the worker, by position in the block
+    adjacency: np.ndarray  # (k, 7, 7) int8: those modules' graphs
+    operations: np.ndarray  # (k, 7) int8
+    num_vertices: np.ndarray  # (k,) int8
 
 
 _graphs_seen: dict[bytes, tuple[bytes, bytes]] = {}  # per process: first graph of every hash this process decoded
@@ -91,7 +94,7 @@ def decode_block(block: Block) -> DecodedBlock:
     This is the converter's hot loop (5 million records): it stays flat on purpose.
     """
     hashes, epochs, offsets, parameters, flat_values = [], [], [], [], []
-    new_graphs = {}
+    graph_records, graphs = [], []
     for index, offset, data in frames(block):
         try:
             key, budget, raw_adjacency, raw_operations, raw_metrics = _fields(data)
@@ -99,7 +102,8 @@ def decode_block(block: Block) -> DecodedBlock:
                 raise ValueError(f"module hash {key.decode()!r} is not 32 hex characters")
             seen = _graphs_seen.get(key)
             if seen is None:
-                new_graphs[key] = (index, offset, *_padded_graph(raw_adjacency, raw_operations))
+                graph_records.append(len(hashes))
+                graphs.append(_padded_graph(raw_adjacency, raw_operations))
                 _graphs_seen[key] = (raw_adjacency, raw_operations)
             elif seen[0] != raw_adjacency or seen[1] != raw_operations:
                 raise ValueError(
@@ -125,7 +129,10 @@ def decode_block(block: Block) -> DecodedBlock:
         epochs=np.array(epochs, dtype=np.int32),
         values=np.array(flat_values, dtype=np.float32).reshape(-1, 2, 4),
         parameters=np.array(parameters, dtype=np.int64),
-        new_graphs=new_graphs,
+        graph_records=np.array(graph_records, dtype=np.int64),
+        adjacency=np.array([g[0] for g in graphs], dtype=np.int8).reshape(-1, MAX_VERTICES, MAX_VERTICES),
+        operations=np.array([g[1] for g in graphs], dtype=np.int8).reshape(-1, MAX_VERTICES),
+        num_vertices=np.array([g[2] for g in graphs], dtype=np.int8),
     )
 
 
@@ -160,21 +167,29 @@ class _Rows:
         # A module's records sit together, so look up each distinct hash once, in order of first appearance.
         distinct, first, inverse = np.unique(decoded.hashes, return_index=True, return_inverse=True)
         row_of_distinct = np.empty(len(distinct), np.int64)
-        for i in np.argsort(first):
-            row_of_distinct[i] = self.row_of.setdefault(distinct[i].tobytes(), len(self.row_of))
+        in_order = np.argsort(first)
+        setdefault = self.row_of.setdefault
+        row_of_distinct[in_order] = [setdefault(key, len(self.row_of)) for key in distinct[in_order].tolist()]
         rows = row_of_distinct[inverse.ravel()]
-        row_of = self.row_of
-        self._grow(len(row_of))
-        for key, (index, offset, adjacency, codes, num_vertices) in decoded.new_graphs.items():
-            row = row_of[key]
-            if self.num_vertices[row] == 0:
-                self.adjacency[row], self.operations[row], self.num_vertices[row] = adjacency, codes, num_vertices
-            elif (
-                self.num_vertices[row] != num_vertices
-                or not np.array_equal(self.adjacency[row], adjacency)
-                or not np.array_equal(self.operations[row], codes)
-            ):
-                raise RecordError(self.path, index, offset, f"module {key.decode()} appears with two different graphs")
+        self._grow(len(self.row_of))
+
+        graph_rows = rows[decoded.graph_records]
+        known = self.num_vertices[graph_rows] > 0  # seen in an earlier block (by another worker)
+        fresh = graph_rows[~known]
+        self.adjacency[fresh] = decoded.adjacency[~known]
+        self.operations[fresh] = decoded.operations[~known]
+        self.num_vertices[fresh] = decoded.num_vertices[~known]
+        differs = known & (
+            (self.num_vertices[graph_rows] != decoded.num_vertices)
+            | (self.adjacency[graph_rows] != decoded.adjacency).any(axis=(1, 2))
+            | (self.operations[graph_rows] != decoded.operations).any(axis=1)
+        )
+        if differs.any():
+            bad = int(decoded.graph_records[np.flatnonzero(differs)[0]])
+            raise RecordError(
+                self.path, decoded.first_index + bad, int(decoded.offsets[bad]),
+                f"module {decoded.hashes[bad].decode()} appears with two different graphs",
+            )
 
         budgets = np.full(len(rows), -1, np.int64)
         for budget, budget_index in _BUDGET_INDEX.items():

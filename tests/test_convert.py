@@ -7,8 +7,8 @@ import h5py
 import numpy as np
 import pytest
 
-from predictor.convert import BUDGETS, convert
-from predictor.records import RecordError, read_records
+from predictor.convert import BUDGETS, _reset_worker, _Rows, convert, decode_block
+from predictor.records import RecordError, read_blocks, read_records
 from tests.test_records import payload, write
 
 FIELDS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
@@ -115,6 +115,20 @@ def test_same_hash_with_two_graphs_is_an_error(tmp_path, workers):
     with pytest.raises(RecordError, match="two different graphs") as caught:
         convert(path, tmp_path / "x.hdf5", workers=workers, progress=False)
     assert caught.value.index == 2
+
+
+def test_a_module_whose_records_reach_two_workers_keeps_one_graph(tmp_path):
+    """Each worker only knows the graphs of its own blocks; the parent checks across blocks."""
+    same = write(tmp_path / "same.tfrecord", [payload(epochs=4)])
+    other = write(tmp_path / "other.tfrecord", [payload(ops="input,maxpool3x3,output")])
+    rows = _Rows("f")
+    for path in (write(tmp_path / "first.tfrecord", [payload()]), same):
+        _reset_worker()  # a fresh worker for each block
+        rows.add(decode_block(next(read_blocks(path))))
+    assert len(rows) == 1 and rows.num_vertices[0] == 3
+    _reset_worker()
+    with pytest.raises(RecordError, match="two different graphs"):
+        rows.add(decode_block(next(read_blocks(other))))
 
 
 def test_more_than_three_repeats_is_an_error(tmp_path):
