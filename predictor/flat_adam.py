@@ -41,9 +41,6 @@ class FlatAdam:
         self._step_tensor = torch.zeros((), device=device)
         self._fused = hasattr(torch, "_fused_adam_")
 
-    def zero_grad(self) -> None:
-        self.flat_grad.zero_()
-
     def step(self) -> None:
         """Update with the gradients in `flat_grad` (the parameters' `.grad` are views of it)."""
         self.steps += 1

@@ -275,7 +275,8 @@ class MemberPass:
         out = torch.mm(h, fc2)
         if fc2_bias is not None:
             out.add_(fc2_bias)
-        self.saved = (mixed_nodes, stacked, pooling, masks, weights, pooled, h, h_active)
+        if self.training:
+            self.saved = (mixed_nodes, stacked, pooling, masks, weights, pooled, h, h_active)
         return out
 
     def backward(self, grad_out: torch.Tensor, into: list[torch.Tensor]) -> None:

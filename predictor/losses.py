@@ -13,7 +13,7 @@ RANKING_LOSSES = ("hinge", "logistic")
 
 
 def regression_loss(predicted: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean squared error per member, summed over members; (E, B) or (E, B, 1)."""
+    """Mean squared error per member, summed over members."""
     difference = predicted - target
     return difference.square().sum() / predicted.shape[1], difference * (2.0 / predicted.shape[1])
 

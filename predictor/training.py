@@ -115,12 +115,9 @@ def fit(
     return Predictor(config, network, threshold, auxiliary_mean.tolist(), auxiliary_std.tolist(), history, info)
 
 
-def _objective(config: TrainConfig, outputs: int) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+def _objective(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """The loss of one step and its gradient: outputs (E, B, outputs) against targets (E, B, outputs)."""
     ranking = config.task == "regression" and config.ranking_loss != "none" and config.ranking_weight > 0
-    if config.task == "regression" and config.regression_loss == "mse" and config.regression_weight == 1 \
-            and not ranking and outputs == 1:
-        return regression_loss  # the paper's objective: nothing to split or combine
 
     def objective(outputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         predicted, target = outputs[..., 0], targets[..., 0]
@@ -160,7 +157,7 @@ def _train(network: GCNEnsemble, graphs: GraphTensors, targets: torch.Tensor, co
     gradients = [p.grad for p in network.flat_parameters()]  # views of the optimizer's flat gradient
     order_generator = torch.Generator().manual_seed(seed + 1)
     dropout = DropoutMasks(network.architecture, num_steps, batch, np.random.default_rng(seed + 2), device)
-    objective = _objective(config, targets.shape[1])
+    objective = _objective(config)
     # Every epoch's shuffled inputs and dropout masks are written into the same buffers, so each
     # step's per-member views of them (and its passes through the network) are set up once.
     sources = (graphs.nodes, graphs.propagation, graphs.pooling, targets)
