@@ -1,9 +1,10 @@
 """Search NAS-Bench-101: rank the whole space with a trained predictor, or compare search strategies.
 
-  python search.py --checkpoint PATH --top-k 10 [--out-topk top.json]
-  python search.py --compare random,evolution,reinforce,pnas,params,paper,predictor --budget 1000 --trials 50
-  python search.py --select predictor --budget 100      (one search: the module it picks)
+python search.py --checkpoint PATH --top-k 10 [--out-topk top.json]
+python search.py --compare random,evolution,reinforce,pnas,params,paper,predictor --budget 1000 --trials 50
+python search.py --select predictor --budget 100      (one search: the module it picks)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--checkpoint", type=Path, help="trained predictor: rank all 423,624 modules")
     mode.add_argument("--compare", help=f"comma-separated strategies to compare: {','.join(STRATEGIES)}")
     mode.add_argument("--select", choices=list(STRATEGIES), help="run one search and report the module it picks")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="HDF5 dataset (pool of the comparison; "
-                        "recorded accuracies of the top-k)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="HDF5 dataset (pool of the comparison; recorded accuracies of the top-k)",
+    )
 
     query = parser.add_argument_group("ranking the space (--checkpoint)")
     query.add_argument("--top-k", type=int, default=10)
@@ -38,28 +43,49 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     compare.add_argument("--seed", type=int, default=0, help="master seed; trial seeds derive from it")
     compare.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     compare.add_argument("--out", type=Path, help="summary JSON (default: OUT_DIR/summary.json)")
-    compare.add_argument("--out-dir", type=Path, default=Path("runs/search"),
-                         help="where the curves (curves.csv.gz), the figure and the summary go")
-    compare.add_argument("--recipe", choices=RECIPES, default=StrategySettings.recipe,
-                         help="training config of the predictor strategies")
-    compare.add_argument("--initial-queries", type=int, default=StrategySettings.initial_queries,
-                         help="random queries before the first fit (predictor)")
-    compare.add_argument("--ensemble", type=int, default=StrategySettings.ensemble_size,
-                         help="models per fit (predictor, pnas)")
-    compare.add_argument("--exploration", type=float, default=StrategySettings.exploration,
-                         help="score = mean + EXPLORATION x ensemble std (predictor)")
-    compare.add_argument("--paper-initial-queries", type=int, default=StrategySettings.paper_initial_queries,
-                         help="N of the one-shot protocol (paper)")
+    compare.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("runs/search"),
+        help="where the curves (curves.csv.gz), the figure and the summary go",
+    )
+    compare.add_argument(
+        "--recipe", choices=RECIPES, default=StrategySettings.recipe, help="training config of the predictor strategies"
+    )
+    compare.add_argument(
+        "--initial-queries",
+        type=int,
+        default=StrategySettings.initial_queries,
+        help="random queries before the first fit (predictor)",
+    )
+    compare.add_argument(
+        "--ensemble", type=int, default=StrategySettings.ensemble_size, help="models per fit (predictor, pnas)"
+    )
+    compare.add_argument(
+        "--exploration",
+        type=float,
+        default=StrategySettings.exploration,
+        help="score = mean + EXPLORATION x ensemble std (predictor)",
+    )
+    compare.add_argument(
+        "--paper-initial-queries",
+        type=int,
+        default=StrategySettings.paper_initial_queries,
+        help="N of the one-shot protocol (paper)",
+    )
     compare.add_argument("--fit", default=StrategySettings.fit, help="fit function as module:name")
-    compare.add_argument("--resume", action="store_true",
-                         help="keep the trials OUT_DIR/trials.jsonl already holds for this run, run the rest")
+    compare.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the trials OUT_DIR/trials.jsonl already holds for this run, run the rest",
+    )
     compare.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
 
 
 def rank_space(args: argparse.Namespace) -> int:
+    from predictor.data.space import load_space
     from predictor.search.topk import format_table, load_predictor, rank_top_k, write_top_k
-    from predictor.space import load_space
 
     model = load_predictor(args.checkpoint)
     space = load_space()
@@ -73,9 +99,15 @@ def rank_space(args: argparse.Namespace) -> int:
 
 
 def settings_from(args: argparse.Namespace) -> StrategySettings:
-    return replace(StrategySettings(), fit=args.fit, recipe=args.recipe, initial_queries=args.initial_queries,
-                   ensemble_size=args.ensemble, exploration=args.exploration,
-                   paper_initial_queries=args.paper_initial_queries)
+    return replace(
+        StrategySettings(),
+        fit=args.fit,
+        recipe=args.recipe,
+        initial_queries=args.initial_queries,
+        ensemble_size=args.ensemble,
+        exploration=args.exploration,
+        paper_initial_queries=args.paper_initial_queries,
+    )
 
 
 def select(args: argparse.Namespace) -> int:
@@ -93,7 +125,7 @@ def select(args: argparse.Namespace) -> int:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from predictor.dataset import NASBench
+    from predictor.data.dataset import NASBench
     from predictor.search.report import summarize, table, write_outputs
     from predictor.search.runner import run_comparison
     from predictor.search.trial_log import TrialWriter, read_trials, run_identity
@@ -115,9 +147,18 @@ def compare(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     start = time.perf_counter()
-    comparison = run_comparison(args.data, names, args.budget, args.trials, args.seed, args.workers, settings,
-                                progress=not args.no_progress, on_result=TrialWriter(log, identity, keep=args.resume),
-                                done=done)
+    comparison = run_comparison(
+        args.data,
+        names,
+        args.budget,
+        args.trials,
+        args.seed,
+        args.workers,
+        settings,
+        progress=not args.no_progress,
+        on_result=TrialWriter(log, identity, keep=args.resume),
+        done=done,
+    )
     summaries = [summarize(comparison, name) for name in names]
     print(table(comparison, summaries))
     written = write_outputs(comparison, summaries, args.out or args.out_dir / "summary.json", args.out_dir)

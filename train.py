@@ -1,34 +1,52 @@
 """Train a GCN accuracy predictor on a split of NAS-Bench-101 and evaluate it.
 
-  python train.py --split 172                          # train, evaluate on every other module, write runs/172/
-  python train.py --split 172 --config paper           # the paper's exact setting
-  python train.py --evaluate runs/172/model.pt --data other.hdf5
-  python train.py --split 172 --cv 5                   # cross-validate inside the training split
-  python train.py --split 172 --stage classifier --threshold 0.91
-  python train.py --split 172 --stage two-stage        # classifier filter + regressor, compared on denoise-91
+python train.py --split 172                          # train, evaluate on every other module, write runs/172/
+python train.py --split 172 --config paper           # the paper's exact setting
+python train.py --evaluate runs/172/model.pt --data other.hdf5
+python train.py --split 172 --cv 5                   # cross-validate inside the training split
+python train.py --split 172 --stage classifier --threshold 0.91
+python train.py --split 172 --stage two-stage        # classifier filter + regressor, compared on denoise-91
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from predictor import experiment
-from predictor.config import TrainConfig
-from predictor.labels import LabelSpec, parse_repeat
-from predictor.model import Predictor
-from predictor.reporting import format_metrics, format_summary, write_json
-from predictor.two_stage import TwoStagePredictor
+from predictor.data.atomic import write_json
+from predictor.data.labels import LabelSpec, parse_repeat
+from predictor.gcn import experiment
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.model import Predictor
+from predictor.gcn.reporting import format_metrics, format_summary
+from predictor.gcn.two_stage import TwoStagePredictor
 
 CONFIGS = {"paper": TrainConfig.paper, "recommended": TrainConfig.recommended}
 DEFAULT_CONFIG = "recommended"
 
 # command-line option -> TrainConfig field (None: same name with - for _)
 OVERRIDES = {
-    "--epochs": int, "--batch-size": int, "--lr": float, "--weight-decay": float, "--hidden": int, "--layers": int,
-    "--readout-hidden": int, "--dropout": float, "--ensemble": int, "--label-mean": float, "--label-std": float,
-    "--regression-weight": float, "--ranking-weight": float, "--ranking-margin": float,
-    "--auxiliary-weight": float, "--huber-delta": float, "--label-floor": float, "--threshold": float, "--threshold-quantile": float, "--threads": int,
+    "--epochs": int,
+    "--batch-size": int,
+    "--lr": float,
+    "--weight-decay": float,
+    "--hidden": int,
+    "--layers": int,
+    "--readout-hidden": int,
+    "--dropout": float,
+    "--ensemble": int,
+    "--label-mean": float,
+    "--label-std": float,
+    "--regression-weight": float,
+    "--ranking-weight": float,
+    "--ranking-margin": float,
+    "--auxiliary-weight": float,
+    "--huber-delta": float,
+    "--label-floor": float,
+    "--threshold": float,
+    "--threshold-quantile": float,
+    "--threads": int,
 }
 SWITCHES = ("--bias", "--readout-activation", "--drop-last")
 
@@ -37,27 +55,49 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_argument_group("what to run")
     what.add_argument("--split", help="training split name (a file in --splits-dir) or path to a .npz split")
-    what.add_argument("--evaluate", type=Path, metavar="CHECKPOINT",
-                      help="evaluate a checkpoint (or a two-stage run folder) instead of training")
+    what.add_argument(
+        "--evaluate",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="evaluate a checkpoint (or a two-stage run folder) instead of training",
+    )
     what.add_argument("--stage", choices=("regressor", "classifier", "two-stage"), default="regressor")
     what.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation inside the training split")
     data = parser.add_argument_group("data")
     data.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"), help="converted HDF5 file")
     data.add_argument("--splits-dir", type=Path, default=Path("splits"))
-    data.add_argument("--eval-split", default=None,
-                      help="'rest' (default: every module not used for training), 'all' (paper convention: "
-                           "everything, training modules included) or a split name")
-    data.add_argument("--good-split", default="denoise-91", help="two-stage: the good modules both regressors are "
-                      "compared on (training modules left out)")
+    data.add_argument(
+        "--eval-split",
+        default=None,
+        help="'rest' (default: every module not used for training), 'all' (paper convention: "
+        "everything, training modules included) or a split name",
+    )
+    data.add_argument(
+        "--good-split",
+        default="denoise-91",
+        help="two-stage: the good modules both regressors are compared on (training modules left out)",
+    )
     data.add_argument("--label-budget", type=int, default=108, choices=(4, 12, 36, 108))
     data.add_argument("--label-repeat", type=parse_repeat, default=0, help="0, 1, 2 or 'mean'")
-    data.add_argument("--label-field", default="validation_accuracy",
-                      choices=("validation_accuracy", "test_accuracy", "train_accuracy"))
-    data.add_argument("--auxiliary-budgets", type=int, nargs="*", choices=(4, 12, 36),
-                      help="cheaper budgets' labels of the training modules as extra targets")
+    data.add_argument(
+        "--label-field",
+        default="validation_accuracy",
+        choices=("validation_accuracy", "test_accuracy", "train_accuracy"),
+    )
+    data.add_argument(
+        "--auxiliary-budgets",
+        type=int,
+        nargs="*",
+        choices=(4, 12, 36),
+        help="cheaper budgets' labels of the training modules as extra targets",
+    )
     config = parser.add_argument_group("training (defaults from --config; every field can be overridden)")
-    config.add_argument("--config", choices=sorted(CONFIGS), default=DEFAULT_CONFIG,
-                        help=f"base setting (default: {DEFAULT_CONFIG}); 'paper' = Wen et al.'s exact recipe")
+    config.add_argument(
+        "--config",
+        choices=sorted(CONFIGS),
+        default=DEFAULT_CONFIG,
+        help=f"base setting (default: {DEFAULT_CONFIG}); 'paper' = Wen et al.'s exact recipe",
+    )
     for option, kind in OVERRIDES.items():
         config.add_argument(option, type=kind, default=None)
     for option in SWITCHES:
@@ -99,14 +139,19 @@ def main(argv: list[str] | None = None) -> int:
         bench = experiment.open_data(args.data)
         if args.evaluate:
             return evaluate_checkpoint(args, bench, label)
-        train_set = experiment.training_modules(bench, args.split, args.splits_dir, label, config.auxiliary_budgets
-                                                if config.uses_auxiliary_labels else ())
+        train_set = experiment.training_modules(
+            bench, args.split, args.splits_dir, label, config.auxiliary_budgets if config.uses_auxiliary_labels else ()
+        )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"training split {train_set.name}: {len(train_set)} modules ({train_set.description}); "
-          f"label: {label.describe()}; config: {args.config}" + "".join(f"; {n}" for n in train_set.notes))
-    out = args.out or Path("runs") / (Path(str(args.split)).stem + ("" if args.stage == "regressor" else f"-{args.stage}"))
+    print(
+        f"training split {train_set.name}: {len(train_set)} modules ({train_set.description}); "
+        f"label: {label.describe()}; config: {args.config}" + "".join(f"; {n}" for n in train_set.notes)
+    )
+    out = args.out or Path("runs") / (
+        Path(str(args.split)).stem + ("" if args.stage == "regressor" else f"-{args.stage}")
+    )
     if args.cv:
         return cross_validate(args, train_set, config, out)
     if args.stage == "two-stage":
@@ -114,9 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     model = experiment.train(train_set, config, args.seed, progress=not args.quiet)
     eval_set = experiment.evaluation_modules(bench, args.eval_split, args.splits_dir, label, model.train_hashes)
     metrics, predicted = experiment.evaluate(model, eval_set)
-    extra = {"stage": args.stage, "train_split": train_set.name, "train_size": len(train_set), "seed": args.seed,
-             "label": label.to_dict(), "config_name": args.config, "data": str(args.data),
-             "train_seconds": model.info["seconds"]}
+    extra = {
+        "stage": args.stage,
+        "train_split": train_set.name,
+        "train_size": len(train_set),
+        "seed": args.seed,
+        "label": label.to_dict(),
+        "config_name": args.config,
+        "data": str(args.data),
+        "train_seconds": model.info["seconds"],
+    }
     files = experiment.write_run(out, model, metrics, predicted, eval_set, extra)
     report(metrics, eval_set, f"trained in {model.info['seconds']:.1f} s on {model.info['device']}")
     print("wrote " + ", ".join(str(path) for path in files.values()))
@@ -137,10 +189,18 @@ def evaluate_checkpoint(args: argparse.Namespace, bench, label: LabelSpec) -> in
     model = Predictor.load(args.evaluate, args.device or "auto")
     eval_set = experiment.evaluation_modules(bench, args.eval_split, args.splits_dir, label, model.train_hashes)
     metrics, _ = experiment.evaluate(model, eval_set)
-    extra = {"checkpoint": str(args.evaluate), "data": str(args.data), "label": label.to_dict(),
-             "train_split": model.info.get("train_split"), "config": model.config.to_dict()}
-    report(metrics, eval_set, f"checkpoint {args.evaluate} ({model.config.task}, trained on "
-                              f"{model.info.get('train_split', '?')})")
+    extra = {
+        "checkpoint": str(args.evaluate),
+        "data": str(args.data),
+        "label": label.to_dict(),
+        "train_split": model.info.get("train_split"),
+        "config": model.config.to_dict(),
+    }
+    report(
+        metrics,
+        eval_set,
+        f"checkpoint {args.evaluate} ({model.config.task}, trained on {model.info.get('train_split', '?')})",
+    )
     if args.metrics_out:
         write_json({**metrics, **extra}, args.metrics_out)
     return 0
@@ -148,8 +208,9 @@ def evaluate_checkpoint(args: argparse.Namespace, bench, label: LabelSpec) -> in
 
 def evaluate_two_stage(args: argparse.Namespace, bench, label: LabelSpec) -> int:
     two = TwoStagePredictor.load(args.evaluate, args.device or "auto")
-    eval_set = experiment.evaluation_modules(bench, args.eval_split, args.splits_dir, label,
-                                             two.classifier.train_hashes)
+    eval_set = experiment.evaluation_modules(
+        bench, args.eval_split, args.splits_dir, label, two.classifier.train_hashes
+    )
     kept = two.keep(*eval_set.arrays())
     metrics, _ = experiment.evaluate(two.classifier, eval_set)
     good = eval_set.subset(kept, "kept", "modules the filter keeps")
@@ -168,8 +229,14 @@ def cross_validate(args: argparse.Namespace, train_set, config: TrainConfig, out
     if result.pooled:
         print("all out-of-fold predictions together:")
         print(format_metrics(result.pooled))
-    payload = {"cv": args.cv, "train_split": train_set.name, "seed": args.seed, **result.to_dict(),
-               "config": config.to_dict(), "config_name": args.config}
+    payload = {
+        "cv": args.cv,
+        "train_split": train_set.name,
+        "seed": args.seed,
+        **result.to_dict(),
+        "config": config.to_dict(),
+        "config_name": args.config,
+    }
     path = write_json(payload, out / "cv.json")
     print(f"wrote {path}")
     if args.metrics_out:
@@ -183,20 +250,30 @@ def two_stage(args: argparse.Namespace, bench, train_set, label: LabelSpec, conf
     eval_set = experiment.evaluation_modules(bench, args.eval_split, args.splits_dir, label, train_set.hashes)
     good = experiment.evaluation_modules(bench, args.good_split, args.splits_dir, label, train_set.hashes)
     good = good.excluding(train_set.hashes)
-    two, alone, metrics = experiment.run_two_stage(train_set, eval_set, good, classifier_config, regressor_config,
-                                                   args.seed, progress=not args.quiet)
-    print(f"filter (classifier, threshold {metrics['threshold']:.4f}) on {eval_set.name}: "
-          f"keeps {metrics['filter']['kept']:,} of {len(eval_set):,}")
+    two, alone, metrics = experiment.run_two_stage(
+        train_set, eval_set, good, classifier_config, regressor_config, args.seed, progress=not args.quiet
+    )
+    print(
+        f"filter (classifier, threshold {metrics['threshold']:.4f}) on {eval_set.name}: "
+        f"keeps {metrics['filter']['kept']:,} of {len(eval_set):,}"
+    )
     print(format_metrics(metrics["filter"]))
-    print(f"regressor trained on the {metrics['trained_regressor_on']} training modules the filter keeps, "
-          f"on {good.name} ({len(good):,} modules):")
+    print(
+        f"regressor trained on the {metrics['trained_regressor_on']} training modules the filter keeps, "
+        f"on {good.name} ({len(good):,} modules):"
+    )
     print(format_metrics(metrics["two_stage_regressor"]))
     print(f"regressor alone (all {len(train_set)} training modules), on {good.name}:")
     print(format_metrics(metrics["regressor_alone"]))
     two.save(out)
     alone.save(out / "regressor_alone.pt")
-    payload = {**metrics, "train_split": train_set.name, "seed": args.seed, "config": config.to_dict(),
-               "label": label.to_dict()}
+    payload = {
+        **metrics,
+        "train_split": train_set.name,
+        "seed": args.seed,
+        "config": config.to_dict(),
+        "label": label.to_dict(),
+    }
     print(f"wrote {out}/classifier.pt, regressor.pt, regressor_alone.pt, {write_json(payload, out / 'metrics.json')}")
     if args.metrics_out:
         write_json(payload, args.metrics_out)

@@ -10,6 +10,7 @@ images, evaluations excluded).
   python benchmarks/bench_child_training.py                      # GPU: batch 256, fast path = bf16 + channels-last + compile + CUDA graph
   python benchmarks/bench_child_training.py --steps 3 --batch-size 32   # a quick CPU figure
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from predictor.cell import Cell
 from predictor.child.cifar import CifarSplits, DeviceCifar, ShuffledBatches, Split
 from predictor.child.optim import TFRMSprop
 from predictor.child.train_step import CudaGraphStep, TrainStep, warm_up_and_undo
 from predictor.child.training import ExecutionOptions, TrainingProtocol, prepare_model
-from predictor.records import read_records
+from predictor.data.cell import Cell
+from predictor.data.records import read_records
 
 KNOWN_MODULE = "00005c142e6f48ac74fdcf73e3439874"
 IMAGES_PER_108_EPOCHS = 40_000 * 108
@@ -52,7 +53,9 @@ def benchmark_cells(sample: Path) -> list[tuple[str, Cell, int]]:
             modules[record.module_hash] = (Cell.from_spec(*record.graph()), record.metrics.trainable_parameters)
     smallest = min(modules, key=lambda h: modules[h][1])
     largest = max(modules, key=lambda h: modules[h][1])
-    return [(label, *modules[h]) for label, h in (("known", KNOWN_MODULE), ("smallest", smallest), ("largest", largest))]
+    return [
+        (label, *modules[h]) for label, h in (("known", KNOWN_MODULE), ("smallest", smallest), ("largest", largest))
+    ]
 
 
 def synthetic_data(num_images: int, device: torch.device) -> DeviceCifar:
@@ -66,7 +69,9 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def images_per_second(cell: Cell, data: DeviceCifar, options: ExecutionOptions, batch_size: int, warmup: int, steps: int) -> tuple[float, float]:
+def images_per_second(
+    cell: Cell, data: DeviceCifar, options: ExecutionOptions, batch_size: int, warmup: int, steps: int
+) -> tuple[float, float]:
     """(images/s over `steps` timed steps, setup seconds for compile/capture + warm-up)."""
     options = options.resolved()
     device = torch.device(options.device)
@@ -100,14 +105,31 @@ def images_per_second(cell: Cell, data: DeviceCifar, options: ExecutionOptions, 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE, help="tfrecord to pick the cells from (default: %(default)s)")
+    parser.add_argument(
+        "--sample", type=Path, default=DEFAULT_SAMPLE, help="tfrecord to pick the cells from (default: %(default)s)"
+    )
     parser.add_argument("--device", help="default: cuda when available, else cpu")
     parser.add_argument("--batch-size", type=int, help="default: 256 on CUDA, 32 on CPU")
     parser.add_argument("--steps", type=int, help="timed steps per measurement (default: 50 on CUDA, 3 on CPU)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps before timing (default: %(default)s)")
-    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile in the fast path (default: on CUDA only)")
-    parser.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction, default=None, help="CUDA-graph capture in the fast path (default: on CUDA)")
-    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast in the fast path (default: on)")
+    parser.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch.compile in the fast path (default: on CUDA only)",
+    )
+    parser.add_argument(
+        "--cuda-graph",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="CUDA-graph capture in the fast path (default: on CUDA)",
+    )
+    parser.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="bf16 autocast in the fast path (default: on)",
+    )
     parser.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads)")
     args = parser.parse_args(argv)
 
@@ -120,11 +142,17 @@ def main(argv: list[str] | None = None) -> None:
     compile_ = on_cuda if args.compile is None else args.compile
     cuda_graph = on_cuda if args.cuda_graph is None else args.cuda_graph
     plain = ExecutionOptions(device=str(device), bf16=False, channels_last=False)
-    fast = ExecutionOptions(device=str(device), bf16=args.bf16, channels_last=True, compile=compile_, cuda_graph=cuda_graph)
+    fast = ExecutionOptions(
+        device=str(device), bf16=args.bf16, channels_last=True, compile=compile_, cuda_graph=cuda_graph
+    )
     data = synthetic_data(max(4 * batch_size, 1024), device)
 
-    print(f"device: {device_name(device)}; torch {torch.__version__}; batch {batch_size}; {steps} timed steps after {args.warmup} warm-up")
-    print(f"fast path: bf16={fast.bf16} channels_last=True compile={fast.compile} cuda_graph={fast.resolved().cuda_graph}")
+    print(
+        f"device: {device_name(device)}; torch {torch.__version__}; batch {batch_size}; {steps} timed steps after {args.warmup} warm-up"
+    )
+    print(
+        f"fast path: bf16={fast.bf16} channels_last=True compile={fast.compile} cuda_graph={fast.resolved().cuda_graph}"
+    )
     header = f"{'module':<42} {'params':>10} {'fp32 img/s':>11} {'fast img/s':>11} {'speed-up':>9} {'setup s':>8} {'108 ep (fast)':>14}"
     print(header)
     print("-" * len(header))
@@ -132,8 +160,10 @@ def main(argv: list[str] | None = None) -> None:
         plain_rate, _ = images_per_second(cell, data, plain, batch_size, args.warmup, steps)
         fast_rate, setup = images_per_second(cell, data, fast, batch_size, args.warmup, steps)
         projected_hours = IMAGES_PER_108_EPOCHS / fast_rate / 3600
-        print(f"{label + ' ' + cell.hash:<42} {expected:>10,} {plain_rate:>11.1f} {fast_rate:>11.1f} {fast_rate / plain_rate:>8.2f}x "
-              f"{setup:>8.1f} {projected_hours:>12.1f} h")
+        print(
+            f"{label + ' ' + cell.hash:<42} {expected:>10,} {plain_rate:>11.1f} {fast_rate:>11.1f} {fast_rate / plain_rate:>8.2f}x "
+            f"{setup:>8.1f} {projected_hours:>12.1f} h"
+        )
 
 
 if __name__ == "__main__":

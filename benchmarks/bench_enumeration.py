@@ -5,6 +5,7 @@ nasbench/scripts/generate_graphs.py) takes minutes over the full space; with
 --baseline-vertices k both are timed on the graphs of at most k vertices, so the ratio
 stays like for like. The two results are also compared row by row.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from predictor.cell import MAX_EDGES, MAX_VERTICES  # noqa: E402
-from predictor.graph import hash_module, is_full_dag, matrix_from_bits  # noqa: E402
-from predictor.space import enumerate_space, load_space  # noqa: E402
+from predictor.data.cell import MAX_EDGES, MAX_VERTICES  # noqa: E402
+from predictor.data.graph import hash_module, is_full_dag, matrix_from_bits  # noqa: E402
+from predictor.data.space import enumerate_space, load_space  # noqa: E402
 
 
 def plain_loop(max_vertices: int, max_edges: int) -> dict[str, tuple]:
@@ -54,9 +55,14 @@ def timed(function, *args, **kwargs):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline-vertices", type=int, default=MAX_VERTICES, choices=range(2, MAX_VERTICES + 1),
-                        help="run the plain loop (and a like-for-like enumerate_space) up to this many vertices "
-                        "(default %(default)s: the full space, minutes)")
+    parser.add_argument(
+        "--baseline-vertices",
+        type=int,
+        default=MAX_VERTICES,
+        choices=range(2, MAX_VERTICES + 1),
+        help="run the plain loop (and a like-for-like enumerate_space) up to this many vertices "
+        "(default %(default)s: the full space, minutes)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="processes for enumerate_space (default: all CPUs)")
     args = parser.parse_args()
 

@@ -8,6 +8,7 @@ method trains on them and is evaluated on all the other modules of the file. Lab
 single-run 108-epoch final validation accuracy (repeat 0, blown-up runs replaced).
 Metrics: Kendall tau, Spearman rho, MSE (percent^2), mean true accuracy of the predicted top 10.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from predictor.baselines import fit_mlp, fit_random_forest  # noqa: E402
-from predictor.dataset import NASBench  # noqa: E402
-from predictor.evaluation import regression_metrics  # noqa: E402
-from predictor.labels import LabelSpec  # noqa: E402
-from predictor.training import TrainConfig, fit  # noqa: E402
+from predictor.data.dataset import NASBench  # noqa: E402
+from predictor.data.labels import LabelSpec  # noqa: E402
+from predictor.gcn.baselines import fit_mlp, fit_random_forest  # noqa: E402
+from predictor.gcn.evaluation import regression_metrics  # noqa: E402
+from predictor.gcn.training import TrainConfig, fit  # noqa: E402
 
 METHODS = {
     "paper": lambda a, o, v, y, seed: fit(a, o, v, y, TrainConfig.paper().replace(device="cpu"), seed),
@@ -33,10 +34,18 @@ METHODS = {
     "random-forest": lambda a, o, v, y, seed: fit_random_forest(a, o, v, y, seed, trees=500),
     "mlp": lambda a, o, v, y, seed: fit_mlp(a, o, v, y, seed),
 }
-LABELS = {"paper": "GCN, paper setting", "recommended": "GCN, recommended", "random-forest": "random forest (500 trees)",
-          "mlp": "MLP (flat encoding)"}
-COLUMNS = (("kendall_tau", "Kendall tau", "{:.3f} ± {:.3f}"), ("spearman", "Spearman", "{:.3f} ± {:.3f}"),
-           ("mse", "MSE (%^2)", "{:.2f} ± {:.2f}"), ("top10_mean_true", "top-10 mean true acc (%)", "{:.2f} ± {:.2f}"))
+LABELS = {
+    "paper": "GCN, paper setting",
+    "recommended": "GCN, recommended",
+    "random-forest": "random forest (500 trees)",
+    "mlp": "MLP (flat encoding)",
+}
+COLUMNS = (
+    ("kendall_tau", "Kendall tau", "{:.3f} ± {:.3f}"),
+    ("spearman", "Spearman", "{:.3f} ± {:.3f}"),
+    ("mse", "MSE (%^2)", "{:.2f} ± {:.2f}"),
+    ("top10_mean_true", "top-10 mean true acc (%)", "{:.2f} ± {:.2f}"),
+)
 
 
 def run(bench: NASBench, labels: np.ndarray, methods: list[str], sizes: list[int], seeds: int) -> dict:
@@ -54,14 +63,20 @@ def run(bench: NASBench, labels: np.ndarray, methods: list[str], sizes: list[int
                 metrics = regression_metrics(model.predict(*evaluate), labels[rest])
                 metrics["seconds"] = time.perf_counter() - started
                 results[method][size].append(metrics)
-                print(f"  N={size:4d} seed {seed} {method:14s} tau {metrics['kendall_tau']:.4f}  "
-                      f"mse {metrics['mse']:.3f}  ({metrics['seconds']:.1f} s)", file=sys.stderr, flush=True)
+                print(
+                    f"  N={size:4d} seed {seed} {method:14s} tau {metrics['kendall_tau']:.4f}  "
+                    f"mse {metrics['mse']:.3f}  ({metrics['seconds']:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return results
 
 
 def table(results: dict, sizes: list[int], seeds: int) -> str:
-    lines = [f"| method | N | {' | '.join(title for _, title, _ in COLUMNS)} | train+eval s |",
-             "|" + "---|" * (len(COLUMNS) + 3)]
+    lines = [
+        f"| method | N | {' | '.join(title for _, title, _ in COLUMNS)} | train+eval s |",
+        "|" + "---|" * (len(COLUMNS) + 3),
+    ]
     for method, by_size in results.items():
         for size in sizes:
             runs = by_size[size]
@@ -71,7 +86,10 @@ def table(results: dict, sizes: list[int], seeds: int) -> str:
                 cells.append(pattern.format(values.mean(), values.std()))
             seconds = np.mean([r["seconds"] for r in runs])
             lines.append(f"| {LABELS[method]} | {size} | {' | '.join(cells)} | {seconds:.1f} |")
-    return "\n".join(lines) + f"\n\nmean ± std over {seeds} seeds; evaluated on every module of the file not used for training."
+    return (
+        "\n".join(lines)
+        + f"\n\nmean ± std over {seeds} seeds; evaluated on every module of the file not used for training."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

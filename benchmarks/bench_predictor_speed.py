@@ -3,13 +3,14 @@
     python benchmarks/bench_predictor_speed.py [--data data/nasbench.hdf5] [--repeats 3]
 
 Training: N=172 modules, the paper-faithful recipe (300 epochs, batch 10, Adam per step,
-cosine per epoch), once with `predictor.training.fit` and once with a straightforward loop
+cosine per epoch), once with `predictor.gcn.training.fit` and once with a straightforward loop
 (DataLoader, the reference module, torch.optim.Adam, CosineAnnealingLR). Each is run
 `--repeats` times, alternating; the best wall time counts (the least disturbed by other
 work on the machine); CPU time is shown beside it. The plain loop runs with one thread and
 with torch's default number (what a plain script gets); fit uses its config's (one). Prediction: 423,624 modules (the size of
 the space), valid cells of the sample tiled.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,17 +24,23 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from predictor.config import PAPER_LABEL_MEAN, PAPER_LABEL_STD  # noqa: E402
-from predictor.dataset import NASBench  # noqa: E402
-from predictor.features import one_hot_operations  # noqa: E402
-from predictor.reference_gcn import ReferenceGCN  # noqa: E402
-from predictor.training import TrainConfig, fit  # noqa: E402
+from predictor.data.dataset import NASBench  # noqa: E402
+from predictor.gcn.config import PAPER_LABEL_MEAN, PAPER_LABEL_STD  # noqa: E402
+from predictor.gcn.features import one_hot_operations  # noqa: E402
+from predictor.gcn.plain import ReferenceGCN  # noqa: E402
+from predictor.gcn.training import TrainConfig, fit  # noqa: E402
 
 SPACE_SIZE = 423_624
 
 
-def plain_loop(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, labels: np.ndarray,
-               epochs: int = 300, seed: int = 0) -> ReferenceGCN:
+def plain_loop(
+    adjacency: np.ndarray,
+    operations: np.ndarray,
+    num_vertices: np.ndarray,
+    labels: np.ndarray,
+    epochs: int = 300,
+    seed: int = 0,
+) -> ReferenceGCN:
     """The recipe written the obvious way: DataLoader batches, module calls, torch.optim."""
     torch.manual_seed(seed)
     dataset = TensorDataset(
@@ -69,10 +76,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-plain", action="store_true", help="time only the fast path")
-    parser.add_argument("--plain-threads", type=int, nargs="+", default=None,
-                        help="thread counts for the plain loop (default: 1 and torch's default)")
-    parser.add_argument("--predict-threads", type=int, nargs="+", default=[1],
-                        help="thread counts for prediction (more threads only help on an idle machine)")
+    parser.add_argument(
+        "--plain-threads",
+        type=int,
+        nargs="+",
+        default=None,
+        help="thread counts for the plain loop (default: 1 and torch's default)",
+    )
+    parser.add_argument(
+        "--predict-threads",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="thread counts for prediction (more threads only help on an idle machine)",
+    )
     args = parser.parse_args(argv)
 
     bench = NASBench(args.data)
@@ -80,25 +97,31 @@ def main(argv: list[str] | None = None) -> int:
     rows = np.sort(np.random.default_rng(0).choice(len(bench), 172, replace=False))
     train = bench.adjacency[rows], bench.operations[rows], bench.num_vertices[rows], labels[rows]
     config = TrainConfig.paper().replace(device="cpu")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads available; "
-          f"training N=172, 300 epochs, batch 10 (5,100 steps)")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads available; "
+        f"training N=172, 300 epochs, batch 10 (5,100 steps)"
+    )
 
     default_threads = torch.get_num_threads()
     fast, plain = [], {threads: [] for threads in (args.plain_threads or sorted({1, default_threads}))}
     for _ in range(args.repeats):
         fast.append(timed(fit, *train, config=config, seed=0))
-        for threads in ([] if args.skip_plain else plain):
+        for threads in [] if args.skip_plain else plain:
             torch.set_num_threads(threads)
             plain[threads].append(timed(plain_loop, *train))
     torch.set_num_threads(default_threads)
     best_fast = min(fast)
-    print(f"  fit, paper setting          best wall {best_fast[0]:6.2f} s   cpu {best_fast[1]:6.2f} s   "
-          f"(all walls {', '.join(f'{w:.2f}' for w, _ in fast)})")
+    print(
+        f"  fit, paper setting          best wall {best_fast[0]:6.2f} s   cpu {best_fast[1]:6.2f} s   "
+        f"(all walls {', '.join(f'{w:.2f}' for w, _ in fast)})"
+    )
     for threads, runs in plain.items():
         if runs:
             best = min(runs)
-            print(f"  plain loop, {threads} thread(s)     best wall {best[0]:6.2f} s   cpu {best[1]:6.2f} s   "
-                  f"(all walls {', '.join(f'{w:.2f}' for w, _ in runs)})  -> fit is {best[0] / best_fast[0]:.2f}x faster")
+            print(
+                f"  plain loop, {threads} thread(s)     best wall {best[0]:6.2f} s   cpu {best[1]:6.2f} s   "
+                f"(all walls {', '.join(f'{w:.2f}' for w, _ in runs)})  -> fit is {best[0] / best_fast[0]:.2f}x faster"
+            )
 
     recommended = TrainConfig.recommended().replace(device="cpu")
     walls = [timed(fit, *train, config=recommended, seed=0) for _ in range(args.repeats)]
@@ -111,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         for threads in args.predict_threads:
             model.config = setting.replace(threads=threads)
             wall, cpu = min(timed(model.predict, *space) for _ in range(args.repeats))
-            print(f"  predict {SPACE_SIZE:,} modules, {name} setting, {threads} thread(s): "
-                  f"best wall {wall:5.2f} s   cpu {cpu:5.2f} s")
+            print(
+                f"  predict {SPACE_SIZE:,} modules, {name} setting, {threads} thread(s): "
+                f"best wall {wall:5.2f} s   cpu {cpu:5.2f} s"
+            )
     return 0
 
 

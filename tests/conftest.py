@@ -1,4 +1,5 @@
 """Shared fixtures: the real NAS-Bench-101 sample, converted once per test session, and the enumerated space."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,7 @@ def sample_tfrecord() -> Path:
 
 @pytest.fixture(scope="session")
 def sample_hdf5(sample_tfrecord: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from predictor.convert import convert
+    from predictor.data.convert import convert
 
     path = tmp_path_factory.mktemp("data") / "nasbench.hdf5"
     convert(sample_tfrecord, path, progress=False)
@@ -27,8 +28,8 @@ def sample_hdf5(sample_tfrecord: Path, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def sample_splits(sample_hdf5: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from predictor.dataset import NASBench
-    from predictor.splits import make_splits, save_split
+    from predictor.data.dataset import NASBench
+    from predictor.data.splits import make_splits, save_split
 
     directory = tmp_path_factory.mktemp("splits")
     with NASBench(sample_hdf5) as bench:
@@ -46,7 +47,7 @@ def full_space_cache_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def full_space(full_space_cache_path: Path):
     """The full NAS-Bench-101 space, enumerated once per session (seconds, on all CPUs)."""
-    from predictor.space import load_space
+    from predictor.data.space import load_space
 
     return load_space(full_space_cache_path, progress=False)
 

@@ -1,4 +1,5 @@
 """Small pools cut from the real sample, shared by the search tests."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,8 +1,9 @@
-"""Stand-ins with the signature of `predictor.training.fit`, for testing strategies without the GCN.
+"""Stand-ins with the signature of `predictor.gcn.training.fit`, for testing strategies without the GCN.
 
 Ridge regression on the edge bits and one-hot ops of the fixed 7-slot layout: cheap,
 deterministic for a seed, and good enough to tell a learning strategy from a random one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,9 +62,10 @@ class RidgeTwoStage:
         return np.where(self.kept(adjacency, operations, num_vertices), scores, np.nan)
 
 
-def ridge_two_stage(adjacency, operations, num_vertices, labels, classifier_config=None, regressor_config=None,
-                    seed: int = 0) -> RidgeTwoStage:
-    """Signature of `predictor.two_stage.fit_two_stage`: a ridge classifier of "above the median",
+def ridge_two_stage(
+    adjacency, operations, num_vertices, labels, classifier_config=None, regressor_config=None, seed: int = 0
+) -> RidgeTwoStage:
+    """Signature of `predictor.gcn.two_stage.fit_two_stage`: a ridge classifier of "above the median",
     a ridge regressor on the modules above it; ValueError when fewer than two are above."""
     labels = np.asarray(labels, dtype=np.float64)
     above = labels > np.median(labels)

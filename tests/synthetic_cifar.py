@@ -1,4 +1,5 @@
 """A tiny CIFAR-10 look-alike in the real pickle format, for tests that must not need the download."""
+
 from __future__ import annotations
 
 import pickle
@@ -24,5 +25,13 @@ def write_synthetic_cifar(folder: Path, images_per_file: int = 16, seed: int = 0
         data[:, 0] = 10 * (index + 1)
         labels = rng.integers(0, 10, size=images_per_file).tolist()
         with open(target / name, "wb") as file:
-            pickle.dump({b"batch_label": name.encode(), b"data": data, b"labels": labels, b"filenames": [b"x.png"] * images_per_file}, file)
+            pickle.dump(
+                {
+                    b"batch_label": name.encode(),
+                    b"data": data,
+                    b"labels": labels,
+                    b"filenames": [b"x.png"] * images_per_file,
+                },
+                file,
+            )
     return target

@@ -3,8 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
-from predictor.cell import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, Cell, InvalidCellError
-from predictor.records import read_records
+from predictor.data.cell import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, Cell, InvalidCellError
+from predictor.data.records import read_records
 
 KNOWN_ROWS = ["0100110", "0010000", "0001001", "0000010", "0000010", "0000001", "0000000"]
 KNOWN_OPS = [INPUT, CONV3X3, MAXPOOL3X3, CONV3X3, CONV3X3, CONV1X1, OUTPUT]

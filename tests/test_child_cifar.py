@@ -1,12 +1,22 @@
 """CIFAR-10 loading, the benchmark split, normalisation and device-side augmentation."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from predictor.child.cifar import (CIFAR_URL, PAD, RGB_MEAN, RGB_STD, CifarNotFoundError, DeviceCifar, ShuffledBatches,
-                                   find_cifar_dir, load_cifar10)
+from predictor.child.cifar import (
+    CIFAR_URL,
+    PAD,
+    RGB_MEAN,
+    RGB_STD,
+    CifarNotFoundError,
+    DeviceCifar,
+    ShuffledBatches,
+    find_cifar_dir,
+    load_cifar10,
+)
 from tests.synthetic_cifar import FILES, write_synthetic_cifar
 
 PER_FILE = 12
@@ -71,8 +81,20 @@ def test_augmentation_is_a_padded_crop_maybe_flipped(cifar_root):
     padded = data.normalize(torch.nn.functional.pad(data.train.images, (PAD,) * 4, value=0))
     seen_offsets, seen_flips = set(), set()
     for i in range(len(indices)):
-        matches = [(dy, dx, flip) for dy in range(2 * PAD + 1) for dx in range(2 * PAD + 1) for flip in (False, True)
-                   if torch.allclose(batch[i], (padded[i, :, dy:dy + 32, dx:dx + 32].flip(-1) if flip else padded[i, :, dy:dy + 32, dx:dx + 32]))]
+        matches = [
+            (dy, dx, flip)
+            for dy in range(2 * PAD + 1)
+            for dx in range(2 * PAD + 1)
+            for flip in (False, True)
+            if torch.allclose(
+                batch[i],
+                (
+                    padded[i, :, dy : dy + 32, dx : dx + 32].flip(-1)
+                    if flip
+                    else padded[i, :, dy : dy + 32, dx : dx + 32]
+                ),
+            )
+        ]
         assert matches, f"image {i} is not a crop of its padded source"
         seen_offsets.add(matches[0][:2])
         seen_flips.add(matches[0][2])

@@ -1,4 +1,5 @@
 """Layer details of the network that the parameter count alone cannot see."""
+
 from __future__ import annotations
 
 import math
@@ -7,12 +8,19 @@ import pytest
 import torch
 from torch import nn
 
-from predictor.cell import Cell
 from predictor.child.network import CellModule, ConvBnRelu, build_network
+from predictor.data.cell import Cell
 
 KNOWN = Cell.from_spec(
-    [[0, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 1], [0, 0, 0, 0, 0, 1, 0],
-     [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
+    [
+        [0, 1, 0, 0, 1, 1, 0],
+        [0, 0, 1, 0, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 1],
+        [0, 0, 0, 0, 0, 1, 0],
+        [0, 0, 0, 0, 0, 1, 0],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 0],
+    ],
     ["input", "conv3x3-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"],
 )
 

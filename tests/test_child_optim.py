@@ -1,4 +1,5 @@
 """TF-1 RMSProp semantics and the benchmark's learning-rate schedule."""
+
 from __future__ import annotations
 
 import math
@@ -72,5 +73,7 @@ def test_cosine_schedule():
     assert cosine_learning_rate(total, total, 0.2) == pytest.approx(0.0, abs=1e-12)
     steps = [0, 1, 100, total // 2, total - 1]
     on_device = [float(cosine_learning_rate_tensor(torch.tensor(s), total, 0.2)) for s in steps]
-    assert on_device == pytest.approx([cosine_learning_rate(s, total, 0.2) for s in steps], rel=1e-5, abs=1e-8)  # float32, as TF computed it
+    assert on_device == pytest.approx(
+        [cosine_learning_rate(s, total, 0.2) for s in steps], rel=1e-5, abs=1e-8
+    )  # float32, as TF computed it
     assert math.isclose(cosine_learning_rate(total // 4, total, 0.2), 0.1 * (1 + math.cos(math.pi / 4)), rel_tol=1e-3)

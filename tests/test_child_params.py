@@ -1,4 +1,5 @@
 """The PyTorch network has exactly the benchmark's parameter counts (closed form and built)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -9,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from predictor.cell import Cell
 from predictor.child.channels import NetworkShape, compute_vertex_channels
 from predictor.child.network import build_network, trainable_parameters
 from predictor.child.param_check import check_parameter_counts
 from predictor.child.param_count import count_parameters
-from predictor.records import read_records
+from predictor.data.cell import Cell
+from predictor.data.records import read_records
 
 KNOWN_HASH = "00005c142e6f48ac74fdcf73e3439874"  # published: 8,555,530 trainable parameters
 TRAIN_CHILD = Path(__file__).resolve().parents[1] / "tools" / "train_child.py"
@@ -40,24 +41,33 @@ def load_train_child():
 
 # --- the official channel rule, on cases worked out by hand ------------------------------
 
-@pytest.mark.parametrize("matrix, input_channels, output_channels, expected", [
-    # a chain: every vertex takes the output's channels
-    ([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], 8, 16, [8, 16, 16, 16]),
-    ([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], 16, 8, [16, 8, 8, 8]),
-    # input and output only: nothing to split
-    ([[0, 1], [0, 0]], 5, 1, [5, 1]),
-    # two vertices feed the output: 8 = 4 + 4; 15 = 8 + 7 (the remainder goes to the first)
-    ([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], 8, 8, [8, 4, 4, 8]),
-    ([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], 8, 15, [8, 8, 7, 15]),
-    # three feed the output: 8 = 3 + 3 + 2
-    ([[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]], 8, 8, [8, 3, 3, 2, 8]),
-    # vertex 1 does not feed the output: it takes the max of its successors 2 (5) and 3 (4)
-    ([[0, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]], 8, 9, [8, 5, 5, 4, 9]),
-    # vertex 2 does not feed the output and takes vertex 3's 7; vertex 1 keeps its own 8
-    ([[0, 1, 0, 1, 0], [0, 0, 1, 0, 1], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]], 8, 15, [8, 8, 7, 7, 15]),
-    # the input -> output edge does not count in the split
-    ([[0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], 128, 256, [128, 256, 256, 256]),
-])
+
+@pytest.mark.parametrize(
+    "matrix, input_channels, output_channels, expected",
+    [
+        # a chain: every vertex takes the output's channels
+        ([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], 8, 16, [8, 16, 16, 16]),
+        ([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], 16, 8, [16, 8, 8, 8]),
+        # input and output only: nothing to split
+        ([[0, 1], [0, 0]], 5, 1, [5, 1]),
+        # two vertices feed the output: 8 = 4 + 4; 15 = 8 + 7 (the remainder goes to the first)
+        ([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], 8, 8, [8, 4, 4, 8]),
+        ([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], 8, 15, [8, 8, 7, 15]),
+        # three feed the output: 8 = 3 + 3 + 2
+        ([[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]], 8, 8, [8, 3, 3, 2, 8]),
+        # vertex 1 does not feed the output: it takes the max of its successors 2 (5) and 3 (4)
+        ([[0, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]], 8, 9, [8, 5, 5, 4, 9]),
+        # vertex 2 does not feed the output and takes vertex 3's 7; vertex 1 keeps its own 8
+        (
+            [[0, 1, 0, 1, 0], [0, 0, 1, 0, 1], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+            8,
+            15,
+            [8, 8, 7, 7, 15],
+        ),
+        # the input -> output edge does not count in the split
+        ([[0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], 128, 256, [128, 256, 256, 256]),
+    ],
+)
 def test_vertex_channels_follow_the_official_rule(matrix, input_channels, output_channels, expected):
     assert compute_vertex_channels(input_channels, output_channels, np.array(matrix)) == expected
 
@@ -69,10 +79,14 @@ def test_vertex_channels_reject_an_unpruned_matrix():
 
 
 def test_network_shape_channel_plan():
-    assert NetworkShape().module_channels() == [(128, 128)] * 3 + [(128, 256)] + [(256, 256)] * 2 + [(256, 512)] + [(512, 512)] * 2
+    assert (
+        NetworkShape().module_channels()
+        == [(128, 128)] * 3 + [(128, 256)] + [(256, 256)] * 2 + [(256, 512)] + [(512, 512)] * 2
+    )
 
 
 # --- closed form against the dataset --------------------------------------------------------
+
 
 def test_known_module_count(sample_modules):
     matrix, ops, _ = sample_modules[KNOWN_HASH]
@@ -81,7 +95,9 @@ def test_known_module_count(sample_modules):
 
 def test_closed_form_equals_dataset_for_every_sample_module(sample_modules):
     assert len(sample_modules) == 20_031
-    mismatches = [h for h, (matrix, ops, expected) in sample_modules.items() if count_parameters(matrix, ops) != expected]
+    mismatches = [
+        h for h, (matrix, ops, expected) in sample_modules.items() if count_parameters(matrix, ops) != expected
+    ]
     assert mismatches == []
 
 
@@ -92,6 +108,7 @@ def test_closed_form_accepts_dataset_op_codes(sample_modules):
 
 
 # --- the built network against the closed form -----------------------------------------------
+
 
 def spread_subset(sample_modules, size: int) -> list[str]:
     """A deterministic spread of ~`size` modules: every k-th by hash, plus the extremes and the known one."""
@@ -128,6 +145,7 @@ def test_built_network_runs_forward(sample_modules, one_thread):
 
 
 # --- the --check-params command ----------------------------------------------------------------
+
 
 def write_hdf5(path: Path, modules: dict, hashes: list[str], corrupt: int | None = None) -> None:
     n = len(hashes)

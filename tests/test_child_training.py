@@ -1,10 +1,10 @@
 """The training protocol: a CPU smoke run, the initialising step, warm-up undo, step counts."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
-from predictor.cell import Cell
 from predictor.child.channels import NetworkShape
 from predictor.child.cifar import DeviceCifar
 from predictor.child.network import build_network
@@ -12,10 +12,12 @@ from predictor.child.optim import TFRMSprop
 from predictor.child.param_count import count_parameters
 from predictor.child.train_step import TrainStep, warm_up_and_undo
 from predictor.child.training import METRIC_NAMES, ExecutionOptions, TrainingProtocol, train_and_evaluate
+from predictor.data.cell import Cell
 from tests.synthetic_cifar import write_synthetic_cifar
 
-SMALL_CELL = Cell.from_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                            ["input", "conv1x1-bn-relu", "maxpool3x3", "output"])
+SMALL_CELL = Cell.from_spec(
+    [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv1x1-bn-relu", "maxpool3x3", "output"]
+)
 TINY_SHAPE = NetworkShape(stem_channels=8)
 
 
@@ -38,8 +40,13 @@ def test_step_counts_follow_the_benchmark():
 def test_one_epoch_cpu_smoke_run(tiny_cifar):
     protocol = TrainingProtocol(epochs=1, batch_size=16)
     seen_steps = []
-    result = train_and_evaluate(SMALL_CELL, tiny_cifar, protocol, ExecutionOptions(device="cpu"),
-                                on_step=lambda done, total: seen_steps.append((done, total)))
+    result = train_and_evaluate(
+        SMALL_CELL,
+        tiny_cifar,
+        protocol,
+        ExecutionOptions(device="cpu"),
+        on_step=lambda done, total: seen_steps.append((done, total)),
+    )
     assert set(METRIC_NAMES) <= set(result)
     assert result["trainable_parameters"] == count_parameters(SMALL_CELL.matrix, SMALL_CELL.ops)
     assert result["training_steps"] == 4 and result["halfway_training_steps"] == 2
@@ -61,7 +68,9 @@ def test_same_seed_same_result(tiny_cifar):
 
 def test_too_few_images_for_one_step_is_an_error(tiny_cifar):
     with pytest.raises(ValueError, match="less than one step"):
-        train_and_evaluate(SMALL_CELL, tiny_cifar, TrainingProtocol(epochs=1, batch_size=256), ExecutionOptions(device="cpu"))
+        train_and_evaluate(
+            SMALL_CELL, tiny_cifar, TrainingProtocol(epochs=1, batch_size=256), ExecutionOptions(device="cpu")
+        )
 
 
 def make_step(total_steps: int = 10) -> TrainStep:

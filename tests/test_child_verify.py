@@ -1,4 +1,5 @@
 """Verification runs: cell lists, one result line per cell, resume, failures recorded, the command."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -7,19 +8,26 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
-from predictor.cell import Cell
 from predictor.child.cell_lists import CellEntry, load_cell_list
 from predictor.child.channels import NetworkShape
 from predictor.child.results_log import ResultsLog
 from predictor.child.training import METRIC_NAMES, ExecutionOptions, TrainingProtocol
 from predictor.child.verify import RayUnavailableError, VerifySettings, train_cell, verify_cells
+from predictor.data.cell import Cell
 from tests.synthetic_cifar import write_synthetic_cifar
 
 KNOWN_HASH = "00005c142e6f48ac74fdcf73e3439874"
 KNOWN_ROWS = ["0100110", "0010000", "0001001", "0000010", "0000010", "0000001", "0000000"]
-KNOWN_OPS = ["input", "conv3x3-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"]
+KNOWN_OPS = [
+    "input",
+    "conv3x3-bn-relu",
+    "maxpool3x3",
+    "conv3x3-bn-relu",
+    "conv3x3-bn-relu",
+    "conv1x1-bn-relu",
+    "output",
+]
 TRAIN_CHILD = Path(__file__).resolve().parents[1] / "tools" / "train_child.py"
 
 
@@ -28,8 +36,12 @@ def entry(matrix, ops, listed_hash: str | None = None) -> CellEntry:
 
 
 SMALL = entry([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv1x1-bn-relu", "output"])
-BRANCHY = entry([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
-BROKEN = entry([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv1x1-bn-relu", "output"], listed_hash="0" * 32)  # wrong hash
+BRANCHY = entry(
+    [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
+)
+BROKEN = entry(
+    [[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv1x1-bn-relu", "output"], listed_hash="0" * 32
+)  # wrong hash
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -44,8 +56,11 @@ def cifar_root(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def settings(cifar_root) -> VerifySettings:
-    return VerifySettings(str(cifar_root), TrainingProtocol(epochs=1, batch_size=16, shape=NetworkShape(stem_channels=8)),
-                          ExecutionOptions(device="cpu"))
+    return VerifySettings(
+        str(cifar_root),
+        TrainingProtocol(epochs=1, batch_size=16, shape=NetworkShape(stem_channels=8)),
+        ExecutionOptions(device="cpu"),
+    )
 
 
 def load_train_child():
@@ -57,19 +72,32 @@ def load_train_child():
 
 # --- cell lists ------------------------------------------------------------------------------
 
+
 def test_json_cell_list(tmp_path):
     path = tmp_path / "top.json"
-    path.write_text(json.dumps([{"hash": KNOWN_HASH, "adjacency": [[int(c) for c in row] for row in KNOWN_ROWS],
-                                 "ops": KNOWN_OPS, "predicted_accuracy": 0.93}]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "hash": KNOWN_HASH,
+                    "adjacency": [[int(c) for c in row] for row in KNOWN_ROWS],
+                    "ops": KNOWN_OPS,
+                    "predicted_accuracy": 0.93,
+                }
+            ]
+        )
+    )
     (listed,) = load_cell_list(path)
     assert listed.key == KNOWN_HASH and listed.cell().hash == KNOWN_HASH
 
 
 def test_csv_cell_list_with_strings_and_codes(tmp_path):
     path = tmp_path / "top.csv"
-    path.write_text("hash,adjacency,ops\n"
-                    f"{KNOWN_HASH},{'/'.join(KNOWN_ROWS)},\"{','.join(KNOWN_OPS)}\"\n"
-                    f",{''.join(KNOWN_ROWS)},-1;0;2;0;0;1;-2\n")
+    path.write_text(
+        "hash,adjacency,ops\n"
+        f'{KNOWN_HASH},{"/".join(KNOWN_ROWS)},"{",".join(KNOWN_OPS)}"\n'
+        f",{''.join(KNOWN_ROWS)},-1;0;2;0;0;1;-2\n"
+    )
     first, second = load_cell_list(path)
     assert first.cell().hash == second.cell().hash == KNOWN_HASH
     assert second.hash is None and second.key == KNOWN_HASH  # computed when not listed
@@ -77,7 +105,7 @@ def test_csv_cell_list_with_strings_and_codes(tmp_path):
 
 def test_a_malformed_list_names_the_row(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("hash,adjacency,ops\nabc,01101,\"input,output\"\n")
+    path.write_text('hash,adjacency,ops\nabc,01101,"input,output"\n')
     with pytest.raises(ValueError, match="row 2"):
         load_cell_list(path)
 
@@ -88,6 +116,7 @@ def test_a_wrong_listed_hash_is_caught():
 
 
 # --- training a list -----------------------------------------------------------------------------
+
 
 def test_train_cell_records_an_error_instead_of_raising(settings):
     record = train_cell(BROKEN, settings)
@@ -121,7 +150,9 @@ def test_an_interrupted_run_resumes(settings, tmp_path):
 def test_another_budget_is_not_skipped(settings, tmp_path):
     out = tmp_path / "results.jsonl"
     verify_cells([SMALL], settings, out, progress=False)
-    longer = VerifySettings(settings.cifar_path, TrainingProtocol(epochs=2, batch_size=16, shape=settings.protocol.shape), settings.options)
+    longer = VerifySettings(
+        settings.cifar_path, TrainingProtocol(epochs=2, batch_size=16, shape=settings.protocol.shape), settings.options
+    )
     assert verify_cells([SMALL], longer, out, progress=False).trained == 1
 
 
@@ -156,7 +187,9 @@ class FakeRay:
             class Task:
                 def remote(_, *args):
                     return FakeRay.Ref(function(*args))
+
             return Task()
+
         return wrap
 
     def wait(self, refs, num_returns=1):
@@ -179,6 +212,7 @@ def test_ray_path_runs_the_same_per_cell_function(settings, tmp_path, monkeypatc
 
 # --- the command -------------------------------------------------------------------------------------
 
+
 def write_list(path: Path, entries: list[CellEntry]) -> Path:
     path.write_text(json.dumps([e.as_json() for e in entries]))
     return path
@@ -186,15 +220,32 @@ def write_list(path: Path, entries: list[CellEntry]) -> Path:
 
 def test_command_reports_missing_cifar(tmp_path, capsys):
     cells = write_list(tmp_path / "top.json", [SMALL])
-    code = load_train_child().main(["--cells", str(cells), "--cifar", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r.jsonl")])
+    code = load_train_child().main(
+        ["--cells", str(cells), "--cifar", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r.jsonl")]
+    )
     assert code == 2 and "cifar-10-python.tar.gz" in capsys.readouterr().err
 
 
 def test_command_trains_and_falls_back_without_ray(cifar_root, tmp_path, capsys):
     cells = write_list(tmp_path / "top.json", [SMALL, BRANCHY])
     out = tmp_path / "r.jsonl"
-    args = ["--cells", str(cells), "--cifar", str(cifar_root), "--out", str(out), "--epochs", "1", "--batch-size", "32",
-            "--device", "cpu", "--limit", "1", "--no-progress"]
+    args = [
+        "--cells",
+        str(cells),
+        "--cifar",
+        str(cifar_root),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+        "--limit",
+        "1",
+        "--no-progress",
+    ]
     if importlib.util.find_spec("ray") is None:
         args.append("--ray")
     assert load_train_child().main(args) == 0

@@ -1,4 +1,5 @@
 """tfrecord -> HDF5 on the real sample and on small hand-made files."""
+
 import math
 from collections import Counter
 
@@ -7,8 +8,9 @@ import h5py
 import numpy as np
 import pytest
 
-from predictor.convert import BUDGETS, _reset_worker, _Rows, convert, decode_block
-from predictor.records import RecordError, read_blocks, read_records
+from predictor.data.convert import _reset_worker, _Rows, convert, decode_block
+from predictor.data.records import RecordError, read_blocks, read_records
+from predictor.data.schema import BUDGETS
 from tests.test_records import payload, write
 
 FIELDS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")

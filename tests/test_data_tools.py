@@ -1,4 +1,5 @@
 """The converter and split commands as a user runs them."""
+
 import runpy
 import sys
 
@@ -26,7 +27,16 @@ def test_convert_then_split(sample_tfrecord, tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
     assert run_tool("split_train_val.py", "--data", out, "--out", tmp_path / "splits", "--sizes", 50, 100) == 0
     assert {p.stem for p in (tmp_path / "splits").iterdir()} == {
-        "all", "50", "100", "denoise-91", "91-50", "91-100", "denoise-80", "80-50", "80-100"}
+        "all",
+        "50",
+        "100",
+        "denoise-91",
+        "91-50",
+        "91-100",
+        "denoise-80",
+        "80-50",
+        "80-100",
+    }
 
 
 def test_converter_without_input_says_what_to_download(tmp_path, monkeypatch, capsys):

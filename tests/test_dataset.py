@@ -1,10 +1,11 @@
 """The query API over the converted real sample."""
+
 import h5py
 import numpy as np
 import pytest
 
-from predictor.cell import Cell, InvalidCellError
-from predictor.dataset import ModuleNotInDatasetError, NASBench
+from predictor.data.cell import Cell, InvalidCellError
+from predictor.data.dataset import ModuleNotInDatasetError, NASBench
 from tests.test_cell import KNOWN_HASH, KNOWN_OPS, known_matrix
 
 
@@ -59,7 +60,8 @@ def test_get_metrics_from_hash_uses_official_names(bench, complete_rows):
     assert set(fixed) == {"module_adjacency", "module_operations", "trainable_parameters"}
     assert list(computed) == [108] and len(computed[108]) == 3
     assert set(computed[108][0]) == {
-        f"{p}_{f}" for p in ("halfway", "final")
+        f"{p}_{f}"
+        for p in ("halfway", "final")
         for f in ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
     }
     _, single = bench.get_metrics_from_hash(KNOWN_HASH)
@@ -69,8 +71,10 @@ def test_get_metrics_from_hash_uses_official_names(bench, complete_rows):
 def test_query_errors(bench):
     with pytest.raises(InvalidCellError):
         bench.query(Cell.from_spec(np.array([[0, 1], [1, 0]]), ["input", "output"]))
-    small = [Cell.from_spec(np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]]), ["input", op, "output"])
-             for op in ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")]
+    small = [
+        Cell.from_spec(np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]]), ["input", op, "output"])
+        for op in ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
+    ]
     absent = next(cell for cell in small if cell.hash.encode() not in set(bench.hashes.tolist()))
     with pytest.raises(ModuleNotInDatasetError, match="not in"):
         bench.query(absent)
@@ -93,18 +97,3 @@ def test_accuracy_column_replaces_blown_runs(bench, complete_rows):
 def test_missing_file_says_how_to_make_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="nasbench_tfrecord_converter"):
         NASBench(tmp_path / "nope.hdf5")
-
-
-def test_torch_dataset_rows_and_labels(bench):
-    from torch.utils.data import DataLoader
-
-    from predictor.torch_dataset import ModuleDataset
-
-    rows = np.array([5, 17, 2_000, 19_999])
-    dataset = ModuleDataset(bench, rows)
-    batch = next(iter(DataLoader(dataset, batch_size=4)))
-    assert batch["adjacency"].shape == (4, 7, 7) and batch["operations"].shape == (4, 7)
-    assert np.allclose(batch["label"].numpy(), bench.accuracy()[rows])
-    assert batch["num_vertices"].tolist() == bench.num_vertices[rows].tolist()
-    with pytest.raises(ValueError, match="labels"):
-        ModuleDataset(bench, rows, labels=np.zeros(3))

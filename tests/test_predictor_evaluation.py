@@ -1,20 +1,22 @@
 """Metrics and cross-validation folds."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from predictor.cross_validation import cross_validate, fold_indices
-from predictor.evaluation import classification_metrics, regression_metrics, summarise
-from predictor.training import TrainConfig
-
+from predictor.gcn.cross_validation import cross_validate, fold_indices
+from predictor.gcn.evaluation import classification_metrics, regression_metrics, summarise
+from predictor.gcn.training import TrainConfig
 from tests.test_predictor_training import planted_labels, random_modules
 
 
 def test_regression_metrics_on_known_values():
     true = np.array([0.90, 0.91, 0.92, 0.93, 0.94])
     perfect = regression_metrics(true, true, top_k=(2,))
-    assert perfect["mse"] == 0 and perfect["kendall_tau"] == pytest.approx(1) and perfect["spearman"] == pytest.approx(1)
+    assert (
+        perfect["mse"] == 0 and perfect["kendall_tau"] == pytest.approx(1) and perfect["spearman"] == pytest.approx(1)
+    )
     assert perfect["top2_mean_true"] == pytest.approx(0.935) and perfect["top2_best_true"] == pytest.approx(0.94)
     reversed_ = regression_metrics(true[::-1].copy(), true, top_k=(2,))
     assert reversed_["kendall_tau"] == pytest.approx(-1)

@@ -1,11 +1,11 @@
 """Model inputs: one-hot node types, propagation matrices, pooling weights, relabelling augmentation."""
+
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from predictor.cell import Cell
-from predictor.features import (
+from predictor.data.cell import Cell
+from predictor.gcn.features import (
     cells_to_arrays,
     flat_encoding,
     one_hot_operations,
@@ -16,16 +16,19 @@ from predictor.features import (
 )
 
 # The module of the design notes: 7 vertices, 9 edges.
-MATRIX = [[0, 1, 0, 0, 1, 1, 0],
-          [0, 0, 1, 0, 0, 0, 0],
-          [0, 0, 0, 1, 0, 0, 1],
-          [0, 0, 0, 0, 0, 1, 0],
-          [0, 0, 0, 0, 0, 1, 0],
-          [0, 0, 0, 0, 0, 0, 1],
-          [0, 0, 0, 0, 0, 0, 0]]
+MATRIX = [
+    [0, 1, 0, 0, 1, 1, 0],
+    [0, 0, 1, 0, 0, 0, 0],
+    [0, 0, 0, 1, 0, 0, 1],
+    [0, 0, 0, 0, 0, 1, 0],
+    [0, 0, 0, 0, 0, 1, 0],
+    [0, 0, 0, 0, 0, 0, 1],
+    [0, 0, 0, 0, 0, 0, 0],
+]
 OPS = ["input", "conv3x3-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"]
-SMALL = Cell.from_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                       ["input", "conv1x1-bn-relu", "maxpool3x3", "output"])
+SMALL = Cell.from_spec(
+    [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv1x1-bn-relu", "maxpool3x3", "output"]
+)
 
 
 def test_one_hot_types_and_zero_padding():

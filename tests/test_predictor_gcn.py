@@ -1,4 +1,5 @@
 """The fused network against plain PyTorch: same outputs, same gradients, same training trajectory."""
+
 from __future__ import annotations
 
 import math
@@ -7,14 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from predictor.config import TrainConfig
-from predictor.features import encode_graphs, one_hot_operations
-from predictor.flat_adam import FlatAdam
-from predictor.gcn import Architecture, GCNEnsemble
-from predictor.reference_gcn import ReferenceGCN
-from predictor.runtime import torch_threads
-from predictor.training import cosine_lr, fit
-
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.features import encode_graphs, one_hot_operations
+from predictor.gcn.flat_adam import FlatAdam
+from predictor.gcn.fused import Architecture, GCNEnsemble
+from predictor.gcn.plain import ReferenceGCN
+from predictor.gcn.runtime import torch_threads
+from predictor.gcn.training import cosine_lr, fit
 from tests.test_predictor_training import random_modules
 
 
@@ -37,18 +37,20 @@ def test_fused_forward_and_gradients_equal_the_reference_module(batch, members):
     network = GCNEnsemble(Architecture(members=members), torch.Generator().manual_seed(0))
     masks = [m[0] for m in network.sample_dropout_masks(1, len(graphs), np.random.default_rng(0))]
     outputs = network(graphs.nodes[None], graphs.propagation[None], graphs.pooling[None], masks)
-    (outputs ** 2).sum().backward()
+    (outputs**2).sum().backward()
     for member in range(members):
         reference = ReferenceGCN().copy_from(network, member)
         # the fused graph-layer masks carry the 1/2 of the directions' mean; the reference's do not
         reference_masks = [m[member] * 2 for m in masks[:-1]] + [masks[-1][member]]
         expected = reference(graphs.nodes, torch.from_numpy(adjacency), torch.from_numpy(num_vertices), reference_masks)
-        (expected ** 2).sum().backward()
+        (expected**2).sum().backward()
         torch.testing.assert_close(outputs[member, :, 0], expected, rtol=1e-5, atol=1e-6)
         for layer, weight in zip(reference.gcn, network.graph_weights):
             hidden = weight.shape[-1] // 2
             torch.testing.assert_close(weight.grad[member, :, :hidden], layer.weight_forward.grad, rtol=1e-4, atol=1e-6)
-            torch.testing.assert_close(weight.grad[member, :, hidden:], layer.weight_backward.grad, rtol=1e-4, atol=1e-6)
+            torch.testing.assert_close(
+                weight.grad[member, :, hidden:], layer.weight_backward.grad, rtol=1e-4, atol=1e-6
+            )
         torch.testing.assert_close(network.fc1_weight.grad[member], reference.fc1.weight.grad.t(), rtol=1e-4, atol=1e-6)
         torch.testing.assert_close(network.fc2_weight.grad[member], reference.fc2.weight.grad.t(), rtol=1e-4, atol=1e-6)
 
@@ -57,7 +59,7 @@ def _autograd_forward(weights, architecture, nodes, propagation, pooling, masks)
     """The fused network written with differentiable torch ops (biases and readout activation included)."""
     layers, hidden = architecture.layers, architecture.hidden
     graph, fc1, fc2 = weights[:layers], weights[layers], weights[layers + 1]
-    graph_biases, fc1_bias, fc2_bias = weights[layers + 2:2 * layers + 2], weights[-2], weights[-1]
+    graph_biases, fc1_bias, fc2_bias = weights[layers + 2 : 2 * layers + 2], weights[-2], weights[-1]
     x = nodes
     for layer in range(layers):
         u = x @ graph[layer][0] + graph_biases[layer][0]
@@ -78,7 +80,9 @@ def test_hand_written_backward_with_biases_and_readout_activation(batch):
         for bias in network.graph_biases:
             bias.uniform_(-0.1, 0.1)
     masks = [m[0] for m in network.sample_dropout_masks(1, len(graphs), np.random.default_rng(1))]
-    outputs, cache = network.forward_with_cache(graphs.nodes[None], graphs.propagation[None], graphs.pooling[None], masks)
+    outputs, cache = network.forward_with_cache(
+        graphs.nodes[None], graphs.propagation[None], graphs.pooling[None], masks
+    )
     grad_outputs = torch.randn(outputs.shape, generator=torch.Generator().manual_seed(2))
     gradients = network.gradients(cache, grad_outputs)
 
@@ -92,7 +96,9 @@ def test_hand_written_backward_with_biases_and_readout_activation(batch):
     # evaluation (prediction's own forward-only passes): no dropout, the directions' mean
     no_dropout = [torch.full_like(m, 0.5) for m in masks[:-1]] + [torch.ones_like(masks[-1])]
     with torch.no_grad():
-        expected = _autograd_forward(weights, architecture, graphs.nodes, graphs.propagation, graphs.pooling, no_dropout)
+        expected = _autograd_forward(
+            weights, architecture, graphs.nodes, graphs.propagation, graphs.pooling, no_dropout
+        )
     torch.testing.assert_close(network.predict(graphs, batch_size=5)[0], expected, rtol=1e-5, atol=1e-6)
 
 
@@ -131,7 +137,7 @@ def test_fit_follows_the_plain_training_recipe_step_for_step(drop_last):
     targets = torch.from_numpy(((labels - config.label_mean) / config.label_std).astype(np.float32))
     order_generator = torch.Generator().manual_seed(7 + 1)
     for _ in range(4):
-        order = torch.randperm(25, generator=order_generator)[:20 if drop_last else 25]
+        order = torch.randperm(25, generator=order_generator)[: 20 if drop_last else 25]
         for rows in order.split(10):
             optimizer.zero_grad()
             loss = torch.nn.functional.mse_loss(reference(nodes[rows], matrices[rows], vertices[rows]), targets[rows])

@@ -1,13 +1,14 @@
 """On the real sample: the classifier beats chance, two stages run, the fast fit learns real labels."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from predictor.dataset import NASBench
-from predictor.evaluation import classification_metrics, regression_metrics
-from predictor.training import TrainConfig, fit
-from predictor.two_stage import fit_two_stage
+from predictor.data.dataset import NASBench
+from predictor.gcn.evaluation import classification_metrics, regression_metrics
+from predictor.gcn.training import TrainConfig, fit
+from predictor.gcn.two_stage import fit_two_stage
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,22 @@
 """fit / predict / save / load: learning, invariance, determinism and the public interface."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from predictor.cell import Cell, InvalidCellError
-from predictor.config import TrainConfig
-from predictor.features import cells_to_arrays, random_relabelling
-from predictor.losses import (
+from predictor.data.cell import Cell, InvalidCellError
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.features import cells_to_arrays, random_relabelling
+from predictor.gcn.losses import (
     classification_loss,
     huber_loss,
     masked_regression_loss,
     pairwise_ranking_loss,
     regression_loss,
 )
-from predictor.training import Predictor, fit, load
+from predictor.gcn.training import Predictor, fit, load
 
 
 def random_cells(count: int, seed: int = 0) -> list[Cell]:
@@ -69,11 +70,16 @@ def test_learns_a_planted_signal(planted):
 def test_isomorphic_modules_get_the_same_prediction(planted):
     model, adjacency, operations, num_vertices, *_ = planted
     relabelled_adjacency, relabelled_operations = random_relabelling(
-        adjacency, operations, num_vertices, np.random.default_rng(3))
+        adjacency, operations, num_vertices, np.random.default_rng(3)
+    )
     moved = (relabelled_operations != operations).any(axis=1)
     assert moved.sum() > 50  # the check must actually permute vertices
-    np.testing.assert_allclose(model.predict(relabelled_adjacency, relabelled_operations, num_vertices),
-                               model.predict(adjacency, operations, num_vertices), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(relabelled_adjacency, relabelled_operations, num_vertices),
+        model.predict(adjacency, operations, num_vertices),
+        rtol=0,
+        atol=1e-6,
+    )
 
 
 def test_checkpoint_round_trip_gives_identical_predictions(planted, tmp_path):
@@ -81,8 +87,9 @@ def test_checkpoint_round_trip_gives_identical_predictions(planted, tmp_path):
     model.train_hashes = np.array([b"0" * 32, b"f" * 32], dtype="S32")
     path = model.save(tmp_path / "model.pt")
     again = load(path, device="cpu")
-    np.testing.assert_array_equal(again.predict(adjacency, operations, num_vertices),
-                                  model.predict(adjacency, operations, num_vertices))
+    np.testing.assert_array_equal(
+        again.predict(adjacency, operations, num_vertices), model.predict(adjacency, operations, num_vertices)
+    )
     assert again.config == model.config and again.history == model.history
     np.testing.assert_array_equal(again.train_hashes, model.train_hashes)
     assert isinstance(Predictor.load(path, device="cpu"), Predictor)
@@ -102,9 +109,15 @@ def test_same_seed_same_model_other_seed_other_model():
     adjacency, operations, num_vertices = random_modules(60, seed=2)
     labels = planted_labels(operations, num_vertices)
     config = TrainConfig.paper().replace(epochs=3, device="cpu")
-    first = fit(adjacency, operations, num_vertices, labels, config, seed=11).predict(adjacency, operations, num_vertices)
-    second = fit(adjacency, operations, num_vertices, labels, config, seed=11).predict(adjacency, operations, num_vertices)
-    other = fit(adjacency, operations, num_vertices, labels, config, seed=12).predict(adjacency, operations, num_vertices)
+    first = fit(adjacency, operations, num_vertices, labels, config, seed=11).predict(
+        adjacency, operations, num_vertices
+    )
+    second = fit(adjacency, operations, num_vertices, labels, config, seed=11).predict(
+        adjacency, operations, num_vertices
+    )
+    other = fit(adjacency, operations, num_vertices, labels, config, seed=12).predict(
+        adjacency, operations, num_vertices
+    )
     np.testing.assert_array_equal(first, second)
     assert not np.allclose(first, other)
 

@@ -1,19 +1,22 @@
 """The tfrecord reader: framing, CRCs, decoding, and errors that locate the bad record."""
+
 import base64
 import json
 import struct
 
 import pytest
 
-from predictor.model_metrics import ModelMetrics
-from predictor.records import RecordError, frame, read_records
+from predictor.data.model_metrics import ModelMetrics
+from predictor.data.records import RecordError, frame, read_records
 
 GOOD_METRICS = base64.b64encode(
     ModelMetrics(trainable_parameters=1000, evaluation_data=[{}, {}, {"validation_accuracy": 0.5}]).SerializeToString()
 ).decode()
 
 
-def payload(module_hash="a" * 32, epochs=108, adjacency="010001000", ops="input,conv3x3-bn-relu,output", metrics=GOOD_METRICS):
+def payload(
+    module_hash="a" * 32, epochs=108, adjacency="010001000", ops="input,conv3x3-bn-relu,output", metrics=GOOD_METRICS
+):
     return json.dumps([module_hash, epochs, adjacency, ops, metrics]).encode()
 
 

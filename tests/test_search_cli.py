@@ -1,4 +1,5 @@
 """The command line on the real sample: a tiny comparison, its files, and worker-count independence."""
+
 from __future__ import annotations
 
 import csv
@@ -9,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from predictor.dataset import NASBench
+from predictor.data.dataset import NASBench
 from predictor.search.benchmark import Benchmark
 from predictor.search.registry import StrategySettings
 from predictor.search.runner import run_comparison
@@ -22,9 +23,31 @@ STAND_IN = "tests.search_stand_ins:ridge_fit"
 
 def test_compare_writes_the_summary_curves_and_figure(sample_hdf5, tmp_path, capsys):
     out = tmp_path / "summary.json"
-    code = main(["--compare", "random,params,evolution,predictor", "--budget", "40", "--trials", "2",
-                 "--data", str(sample_hdf5), "--out", str(out), "--out-dir", str(tmp_path), "--workers", "1",
-                 "--fit", STAND_IN, "--recipe", "default", "--initial-queries", "10", "--no-progress"])
+    code = main(
+        [
+            "--compare",
+            "random,params,evolution,predictor",
+            "--budget",
+            "40",
+            "--trials",
+            "2",
+            "--data",
+            str(sample_hdf5),
+            "--out",
+            str(out),
+            "--out-dir",
+            str(tmp_path),
+            "--workers",
+            "1",
+            "--fit",
+            STAND_IN,
+            "--recipe",
+            "default",
+            "--initial-queries",
+            "10",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "percentage points" in printed and "regret@50" not in printed and "regret@?" not in printed
@@ -44,8 +67,28 @@ def test_compare_writes_the_summary_curves_and_figure(sample_hdf5, tmp_path, cap
 
 def test_regret_is_reported_at_the_budgets_within_reach(sample_hdf5, tmp_path):
     out = tmp_path / "summary.json"
-    assert main(["--compare", "random,params", "--budget", "160", "--trials", "3", "--data", str(sample_hdf5),
-                 "--out", str(out), "--out-dir", str(tmp_path), "--workers", "1", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "--compare",
+                "random,params",
+                "--budget",
+                "160",
+                "--trials",
+                "3",
+                "--data",
+                str(sample_hdf5),
+                "--out",
+                str(out),
+                "--out-dir",
+                str(tmp_path),
+                "--workers",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(out.read_text())
     benchmark = Benchmark.from_file(sample_hdf5)
     with gzip.open(tmp_path / "curves.csv.gz", "rt") as file:
@@ -77,11 +120,20 @@ def test_results_do_not_depend_on_the_number_of_workers(sample_hdf5):
 def test_top_k_ranks_every_module_of_the_space_and_writes_what_child_training_reads(sample_hdf5, tmp_path):
     bench = Benchmark.from_file(sample_hdf5)
     labelled = np.arange(0, len(bench), 2)  # the "space" holds modules the dataset below does not
-    model = ridge_fit(bench.adjacency[labelled], bench.operations[labelled], bench.num_vertices[labelled],
-                      bench.mean_validation[labelled])
+    model = ridge_fit(
+        bench.adjacency[labelled],
+        bench.operations[labelled],
+        bench.num_vertices[labelled],
+        bench.mean_validation[labelled],
+    )
     recorded = bench.subset(np.arange(0, len(bench), 3))
-    space = SimpleNamespace(hashes=bench.hashes, adjacency=bench.adjacency, operations=bench.operations,
-                            num_vertices=bench.num_vertices, cell=bench.cell)
+    space = SimpleNamespace(
+        hashes=bench.hashes,
+        adjacency=bench.adjacency,
+        operations=bench.operations,
+        num_vertices=bench.num_vertices,
+        cell=bench.cell,
+    )
     data = tmp_path / "partial.hdf5"
     _write_subset(sample_hdf5, data, np.arange(0, len(bench), 3))
 
@@ -120,18 +172,36 @@ def _write_subset(source, target, rows) -> None:
 
 def test_checkpoint_mode_ranks_the_space_and_writes_json(sample_hdf5, tmp_path, monkeypatch, capsys):
     """`search.py --checkpoint` end to end, with a stand-in model and the sample standing in for the space."""
+    import predictor.data.space as space_module
     import predictor.search.topk as topk
-    import predictor.space as space_module
 
     bench = Benchmark.from_file(sample_hdf5)
     model = ridge_fit(bench.adjacency, bench.operations, bench.num_vertices, bench.mean_validation)
-    space = SimpleNamespace(hashes=bench.hashes, adjacency=bench.adjacency, operations=bench.operations,
-                            num_vertices=bench.num_vertices, cell=bench.cell)
+    space = SimpleNamespace(
+        hashes=bench.hashes,
+        adjacency=bench.adjacency,
+        operations=bench.operations,
+        num_vertices=bench.num_vertices,
+        cell=bench.cell,
+    )
     monkeypatch.setattr(topk, "load_predictor", lambda path: model)
     monkeypatch.setattr(space_module, "load_space", lambda *args, **kwargs: space)
     out = tmp_path / "top.json"
-    assert main(["--checkpoint", str(tmp_path / "model.pt"), "--top-k", "5", "--data", str(sample_hdf5),
-                 "--out-topk", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--checkpoint",
+                str(tmp_path / "model.pt"),
+                "--top-k",
+                "5",
+                "--data",
+                str(sample_hdf5),
+                "--out-topk",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     written = json.loads(out.read_text())
     assert [m["rank"] for m in written] == [1, 2, 3, 4, 5]
@@ -140,8 +210,19 @@ def test_checkpoint_mode_ranks_the_space_and_writes_json(sample_hdf5, tmp_path, 
 
 
 def test_resume_keeps_finished_trials_and_refuses_another_run(sample_hdf5, tmp_path, capsys):
-    common = ["--compare", "random,evolution", "--budget", "30", "--data", str(sample_hdf5), "--workers", "1",
-              "--out-dir", str(tmp_path), "--no-progress"]
+    common = [
+        "--compare",
+        "random,evolution",
+        "--budget",
+        "30",
+        "--data",
+        str(sample_hdf5),
+        "--workers",
+        "1",
+        "--out-dir",
+        str(tmp_path),
+        "--no-progress",
+    ]
     assert main([*common, "--trials", "2"]) == 0
     first = json.loads((tmp_path / "summary.json").read_text())
     lines = (tmp_path / "trials.jsonl").read_text().splitlines()
@@ -153,14 +234,17 @@ def test_resume_keeps_finished_trials_and_refuses_another_run(sample_hdf5, tmp_p
     second = json.loads((tmp_path / "summary.json").read_text())
     assert second["resumed_trials"] == 4
     for name in ("random", "evolution"):
-        assert second["strategies"][name]["queries_to_target_per_trial"][:2] == \
-            first["strategies"][name]["queries_to_target_per_trial"]
+        assert (
+            second["strategies"][name]["queries_to_target_per_trial"][:2]
+            == first["strategies"][name]["queries_to_target_per_trial"]
+        )
     fresh = tmp_path / "fresh"
     assert main([*common[:-3], "--out-dir", str(fresh), "--no-progress", "--trials", "3"]) == 0
     uninterrupted = json.loads((fresh / "summary.json").read_text())["strategies"]
     for name, summary in second["strategies"].items():
-        assert {k: v for k, v in summary.items() if k != "seconds_per_trial"} == \
-            {k: v for k, v in uninterrupted[name].items() if k != "seconds_per_trial"}
+        assert {k: v for k, v in summary.items() if k != "seconds_per_trial"} == {
+            k: v for k, v in uninterrupted[name].items() if k != "seconds_per_trial"
+        }
     with gzip.open(fresh / "curves.csv.gz", "rt") as a, gzip.open(tmp_path / "curves.csv.gz", "rt") as b:
         assert a.read() == b.read()
 

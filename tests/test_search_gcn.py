@@ -1,4 +1,5 @@
-"""The learned strategies wired to the real GCN library (`predictor.training`, `predictor.two_stage`)."""
+"""The learned strategies wired to the real GCN library (`predictor.gcn.training`, `predictor.gcn.two_stage`)."""
+
 from __future__ import annotations
 
 import numpy as np

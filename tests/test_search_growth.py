@@ -1,9 +1,10 @@
 """Growing cells one vertex at a time (progressive search)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from predictor.cell import MAX_EDGES, Cell
+from predictor.data.cell import MAX_EDGES, Cell
 from predictor.search.growth import expansions, seed_cells, trimmed
 
 
@@ -29,8 +30,9 @@ def test_growing_the_seeds_reaches_every_cell_of_the_next_sizes():
 
 
 def test_expansions_keep_the_parent_inside():
-    parent = Cell.from_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                            ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+    parent = Cell.from_spec(
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
+    )
     adjacency, operations, num_vertices = expansions(parent)
     assert len(adjacency) > 0
     assert np.all(adjacency[:, :3, :3] == parent.matrix[:3, :3])
@@ -38,8 +40,9 @@ def test_expansions_keep_the_parent_inside():
 
 
 def test_trimming_removes_one_interior_vertex():
-    cell = Cell.from_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                          ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+    cell = Cell.from_spec(
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
+    )
     smaller = trimmed(cell)
     assert len(smaller) == 2
     assert all(c.num_vertices == 3 for c in smaller)

@@ -1,4 +1,5 @@
 """The rule for proposals outside the pool: nearest unqueried module by edit distance, seeded ties."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from predictor.cell import Cell
+from predictor.data.cell import Cell
 from predictor.search.benchmark import Benchmark
 from predictor.search.pool_mapping import PoolMapper, fixed_layout
 from tests.search_fixtures import small_pool
@@ -110,7 +111,9 @@ def test_queried_modules_are_never_handed_out_and_ties_follow_the_seed(pool, map
 def test_fixed_layout_moves_the_output_to_the_last_slot(pool):
     row = int(np.flatnonzero(pool.num_vertices < 7)[0])
     v = int(pool.num_vertices[row])
-    adjacency, ops = fixed_layout(pool.adjacency[row:row + 1], pool.operations[row:row + 1], pool.num_vertices[row:row + 1])
+    adjacency, ops = fixed_layout(
+        pool.adjacency[row : row + 1], pool.operations[row : row + 1], pool.num_vertices[row : row + 1]
+    )
     assert ops[0, 6] == -2 and ops[0, 0] == -1
     assert np.array_equal(adjacency[0, : v - 1, 6], pool.adjacency[row, : v - 1, v - 1])
     assert adjacency[0].sum() == pool.adjacency[row].sum()

@@ -1,4 +1,5 @@
 """Curves, censored quantiles and the closed form of random search."""
+
 from __future__ import annotations
 
 import numpy as np

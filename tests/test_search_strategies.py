@@ -1,4 +1,5 @@
 """Every strategy under the same harness: budget, no repeated module, determinism, monotone best-so-far."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +39,9 @@ def make_strategies() -> dict:
         "paper": PredictorGuidedSearch.one_shot(surrogate, initial_queries=30),
         "paper-two-stage": PredictorGuidedSearch.one_shot(two_stage_surrogate(), initial_queries=30),
         "predictor": PredictorGuidedSearch(surrogate, initial_queries=10),
-        "predictor-ucb": PredictorGuidedSearch(Surrogate(ridge_fit, ensemble_size=3), initial_queries=10,
-                                               exploration=1.0, name="predictor-ucb"),
+        "predictor-ucb": PredictorGuidedSearch(
+            Surrogate(ridge_fit, ensemble_size=3), initial_queries=10, exploration=1.0, name="predictor-ucb"
+        ),
     }
 
 
@@ -95,8 +97,9 @@ def test_one_shot_fits_once_after_its_random_queries(pool):
 def test_two_stage_queries_what_its_classifier_keeps_first(pool):
     result = run_trial(pool, PredictorGuidedSearch.one_shot(two_stage_surrogate(), initial_queries=30), BUDGET, 0, 0)
     first = result.rows[:30]
-    model = ridge_two_stage(pool.adjacency[first], pool.operations[first], pool.num_vertices[first],
-                            result.observed[:30])
+    model = ridge_two_stage(
+        pool.adjacency[first], pool.operations[first], pool.num_vertices[first], result.observed[:30]
+    )
     later = result.rows[30:]
     kept = model.kept(pool.adjacency[later], pool.operations[later], pool.num_vertices[later])
     assert kept.any()

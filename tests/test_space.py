@@ -1,4 +1,5 @@
 """The enumerated space against the official generator, the published facts and the cache contract."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import predictor.space as space_module
-from predictor.graph import hash_module
-from predictor.space import CACHE_FORMAT_VERSION, Space, enumerate_space, load_space
+import predictor.data.space as space_module
+from predictor.data.graph import hash_module
+from predictor.data.space import CACHE_FORMAT_VERSION, Space, enumerate_space, load_space
 
 PUBLISHED_TOTAL = 423_624
 PUBLISHED_COUNTS_BY_VERTICES = {2: 1, 3: 6, 4: 84, 5: 2441, 6: 62010, 7: 359082}
@@ -25,7 +26,7 @@ def official_generator(max_vertices: int, max_edges: int) -> dict[str, tuple[np.
     for vertices in range(2, max_vertices + 1):
         for bits in range(2 ** (vertices * (vertices - 1) // 2)):
             matrix = np.fromfunction(
-                np.vectorize(lambda x, y: x < y and (bits >> (y * (y - 1) // 2 + x)) % 2 == 1),
+                np.vectorize(lambda x, y, bits=bits: x < y and (bits >> (y * (y - 1) // 2 + x)) % 2 == 1),
                 (vertices, vertices),
                 dtype=np.int8,
             ).astype(np.int8)
@@ -245,9 +246,11 @@ def test_interrupted_write_leaves_no_partial_cache(tmp_path: Path, monkeypatch: 
 
 
 @pytest.mark.slow
-def test_every_module_of_the_real_sample_is_its_space_row_byte_for_byte(full_space: Space, sample_tfrecord: Path) -> None:
-    from predictor.cell import OP_CODES
-    from predictor.records import read_records
+def test_every_module_of_the_real_sample_is_its_space_row_byte_for_byte(
+    full_space: Space, sample_tfrecord: Path
+) -> None:
+    from predictor.data.cell import OP_CODES
+    from predictor.data.records import read_records
 
     graphs: dict[str, tuple[str, str]] = {}
     for record in read_records(sample_tfrecord):

@@ -1,10 +1,11 @@
 """Reproducible splits, and their check against the file they are applied to."""
+
 import h5py
 import numpy as np
 import pytest
 
-from predictor.dataset import NASBench
-from predictor.splits import SplitMismatchError, load_split, make_splits
+from predictor.data.dataset import NASBench
+from predictor.data.splits import SplitMismatchError, load_split, make_splits
 
 
 @pytest.fixture(scope="module")

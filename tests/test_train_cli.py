@@ -1,4 +1,5 @@
 """train.py end to end on the real sample: files, metrics, --evaluate, errors, --cv and the stages."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,25 @@ REQUIRED = {"n", "mse", "kendall_tau", "spearman", "eval_split"}
 @pytest.fixture(scope="module")
 def trained(sample_hdf5, sample_splits, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    code = train.main(["--split", "172", "--data", str(sample_hdf5), "--splits-dir", str(sample_splits),
-                       "--config", "paper", "--epochs", "5", "--out", str(out / "run"),
-                       "--metrics-out", str(out / "metrics.json"), "--quiet"])
+    code = train.main(
+        [
+            "--split",
+            "172",
+            "--data",
+            str(sample_hdf5),
+            "--splits-dir",
+            str(sample_splits),
+            "--config",
+            "paper",
+            "--epochs",
+            "5",
+            "--out",
+            str(out / "run"),
+            "--metrics-out",
+            str(out / "metrics.json"),
+            "--quiet",
+        ]
+    )
     assert code == 0
     return out
 
@@ -32,8 +49,18 @@ def test_training_writes_checkpoint_metrics_and_plots(trained):
 
 def test_evaluate_reproduces_the_metrics(trained, sample_hdf5, sample_splits, capsys):
     again = trained / "again.json"
-    code = train.main(["--evaluate", str(trained / "run" / "model.pt"), "--data", str(sample_hdf5),
-                       "--splits-dir", str(sample_splits), "--metrics-out", str(again)])
+    code = train.main(
+        [
+            "--evaluate",
+            str(trained / "run" / "model.pt"),
+            "--data",
+            str(sample_hdf5),
+            "--splits-dir",
+            str(sample_splits),
+            "--metrics-out",
+            str(again),
+        ]
+    )
     assert code == 0
     first, second = json.loads((trained / "metrics.json").read_text()), json.loads(again.read_text())
     for key in REQUIRED | {"top10_mean_true", "top100_best_true"}:
@@ -42,8 +69,18 @@ def test_evaluate_reproduces_the_metrics(trained, sample_hdf5, sample_splits, ca
 
 
 def test_evaluate_on_every_module_says_so(trained, sample_hdf5, sample_splits, capsys):
-    code = train.main(["--evaluate", str(trained / "run" / "model.pt"), "--data", str(sample_hdf5),
-                       "--splits-dir", str(sample_splits), "--eval-split", "all"])
+    code = train.main(
+        [
+            "--evaluate",
+            str(trained / "run" / "model.pt"),
+            "--data",
+            str(sample_hdf5),
+            "--splits-dir",
+            str(sample_splits),
+            "--eval-split",
+            "all",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "includes 172 training modules" in out and "n=20,031" in out
@@ -57,9 +94,27 @@ def test_missing_split_and_data_say_what_makes_them(sample_hdf5, tmp_path, capsy
 
 
 def test_cross_validation_reports_mean_and_spread(sample_hdf5, sample_splits, tmp_path, capsys):
-    code = train.main(["--split", "172", "--data", str(sample_hdf5), "--splits-dir", str(sample_splits),
-                       "--config", "paper", "--epochs", "2", "--cv", "3", "--out", str(tmp_path), "--quiet",
-                       "--metrics-out", str(tmp_path / "cv-copy.json")])
+    code = train.main(
+        [
+            "--split",
+            "172",
+            "--data",
+            str(sample_hdf5),
+            "--splits-dir",
+            str(sample_splits),
+            "--config",
+            "paper",
+            "--epochs",
+            "2",
+            "--cv",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--metrics-out",
+            str(tmp_path / "cv-copy.json"),
+        ]
+    )
     assert code == 0
     assert "±" in capsys.readouterr().out
     payload = json.loads((tmp_path / "cv.json").read_text())
@@ -67,18 +122,58 @@ def test_cross_validation_reports_mean_and_spread(sample_hdf5, sample_splits, tm
 
 
 def test_classifier_stage(sample_hdf5, sample_splits, tmp_path):
-    code = train.main(["--split", "334", "--data", str(sample_hdf5), "--splits-dir", str(sample_splits),
-                       "--config", "paper", "--epochs", "3", "--stage", "classifier", "--threshold", "0.91",
-                       "--out", str(tmp_path), "--quiet", "--metrics-out", str(tmp_path / "m.json")])
+    code = train.main(
+        [
+            "--split",
+            "334",
+            "--data",
+            str(sample_hdf5),
+            "--splits-dir",
+            str(sample_splits),
+            "--config",
+            "paper",
+            "--epochs",
+            "3",
+            "--stage",
+            "classifier",
+            "--threshold",
+            "0.91",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--metrics-out",
+            str(tmp_path / "m.json"),
+        ]
+    )
     assert code == 0
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert {"precision", "recall", "auc", "threshold"} <= set(metrics)
 
 
 def test_two_stage(sample_hdf5, sample_splits, tmp_path, capsys):
-    code = train.main(["--split", "334", "--data", str(sample_hdf5), "--splits-dir", str(sample_splits),
-                       "--config", "paper", "--epochs", "3", "--lr", "1e-3", "--stage", "two-stage",
-                       "--threshold-quantile", "0.4", "--out", str(tmp_path), "--quiet"])
+    code = train.main(
+        [
+            "--split",
+            "334",
+            "--data",
+            str(sample_hdf5),
+            "--splits-dir",
+            str(sample_splits),
+            "--config",
+            "paper",
+            "--epochs",
+            "3",
+            "--lr",
+            "1e-3",
+            "--stage",
+            "two-stage",
+            "--threshold-quantile",
+            "0.4",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "regressor alone" in out and "denoise-91" in out
@@ -86,7 +181,20 @@ def test_two_stage(sample_hdf5, sample_splits, tmp_path, capsys):
     assert {"mse", "kendall_tau"} <= set(metrics["two_stage_regressor"]) and "regressor_alone" in metrics
     for name in ("classifier.pt", "regressor.pt", "regressor_alone.pt"):
         assert (tmp_path / name).is_file()
-    assert train.main(["--evaluate", str(tmp_path), "--data", str(sample_hdf5), "--splits-dir", str(sample_splits),
-                       "--metrics-out", str(tmp_path / "again.json")]) == 0
+    assert (
+        train.main(
+            [
+                "--evaluate",
+                str(tmp_path),
+                "--data",
+                str(sample_hdf5),
+                "--splits-dir",
+                str(sample_splits),
+                "--metrics-out",
+                str(tmp_path / "again.json"),
+            ]
+        )
+        == 0
+    )
     again = json.loads((tmp_path / "again.json").read_text())
     assert again["auc"] == pytest.approx(metrics["filter"]["auc"]) and "kendall_tau" in again["kept"]

@@ -4,14 +4,15 @@ Graphs and hashes are the real ones of the enumerated space; every accuracy in t
 file is random, and each evaluation point is marked checkpoint_path="synthetic".
 Never report numbers read from such a file as accuracies.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from predictor.space import load_space
-from predictor.synthetic import write_synthetic_tfrecord
+from predictor.data.space import load_space
+from predictor.data.synthetic import write_synthetic_tfrecord
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,8 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     n = len(space) if args.modules is None else args.modules
     args.output.parent.mkdir(parents=True, exist_ok=True)
     count = write_synthetic_tfrecord(
-        args.output, space.hashes[:n], space.adjacency[:n], space.operations[:n], space.num_vertices[:n],
-        repeats=args.repeats, seed=args.seed,
+        args.output,
+        space.hashes[:n],
+        space.adjacency[:n],
+        space.operations[:n],
+        space.num_vertices[:n],
+        repeats=args.repeats,
+        seed=args.seed,
+        force=args.force,
     )
     print(f"{args.output}: {count:,} synthetic records for {n:,} modules")
     return 0

@@ -1,12 +1,13 @@
 """Convert the official NAS-Bench-101 tfrecord into one HDF5 file (see predictor/convert.py)."""
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from predictor.convert import convert
-from predictor.records import RecordError
+from predictor.data.convert import convert
+from predictor.data.records import RecordError
 
 DEFAULT_INPUTS = (Path("data/nasbench_full.tfrecord"), Path("data/nasbench_only108.tfrecord"))
 DOWNLOAD_HINT = """No tfrecord found. Download the official NAS-Bench-101 file into data/:
@@ -17,8 +18,11 @@ or pass --input PATH (any file in the same format, e.g. ../shared/nb101/nb101_sa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--input", type=Path, help="tfrecord to read (default: data/nasbench_full.tfrecord, "
-                        "else data/nasbench_only108.tfrecord)")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        help="tfrecord to read (default: data/nasbench_full.tfrecord, else data/nasbench_only108.tfrecord)",
+    )
     parser.add_argument("--output", type=Path, default=Path("data/nasbench.hdf5"), help="HDF5 file to write")
     parser.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: up to 2)")
@@ -33,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     except (RecordError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{args.output}: {summary['modules']:,} modules from {summary['records']:,} records "
-          f"in {summary['seconds']:.1f} s")
+    print(
+        f"{args.output}: {summary['modules']:,} modules from {summary['records']:,} records "
+        f"in {summary['seconds']:.1f} s"
+    )
     return 0
 
 

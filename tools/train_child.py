@@ -9,6 +9,7 @@ One JSON line per finished cell is appended to --out; running the same command a
 resumes, skipping cells already trained for that budget. Exit code: 0 when every cell
 trained, 1 when some failed (their lines hold the error), 2 for missing inputs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,31 +26,69 @@ from predictor.child.verify import RAY_INSTALL_HINT, RayUnavailableError, Verify
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     task = parser.add_mutually_exclusive_group(required=True)
-    task.add_argument("--check-params", type=Path, metavar="FILE",
-                      help="compare the parameter count of every module of FILE (HDF5 or tfrecord) with its "
-                           "trainable_parameters; prints the mismatches, exit code 1 if any")
-    task.add_argument("--cells", type=Path, metavar="FILE", help="cells to train: JSON list of {hash, adjacency, ops}, or CSV")
+    task.add_argument(
+        "--check-params",
+        type=Path,
+        metavar="FILE",
+        help="compare the parameter count of every module of FILE (HDF5 or tfrecord) with its "
+        "trainable_parameters; prints the mismatches, exit code 1 if any",
+    )
+    task.add_argument(
+        "--cells", type=Path, metavar="FILE", help="cells to train: JSON list of {hash, adjacency, ops}, or CSV"
+    )
 
     run = parser.add_argument_group("training")
-    run.add_argument("--out", type=Path, default=Path("results.jsonl"), help="JSON-lines results file, appended to (default: %(default)s)")
-    run.add_argument("--epochs", type=int, default=108, help=f"training budget; the benchmark's are {EPOCH_BUDGETS} (default: %(default)s)")
-    run.add_argument("--cifar", type=Path, default=Path("data"),
-                     help="folder with cifar-10-batches-py/ (or that folder itself) (default: %(default)s)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results.jsonl"),
+        help="JSON-lines results file, appended to (default: %(default)s)",
+    )
+    run.add_argument(
+        "--epochs",
+        type=int,
+        default=108,
+        help=f"training budget; the benchmark's are {EPOCH_BUDGETS} (default: %(default)s)",
+    )
+    run.add_argument(
+        "--cifar",
+        type=Path,
+        default=Path("data"),
+        help="folder with cifar-10-batches-py/ (or that folder itself) (default: %(default)s)",
+    )
     run.add_argument("--limit", type=int, help="train only the first N listed cells")
     run.add_argument("--batch-size", type=int, default=256, help="(default: %(default)s)")
-    run.add_argument("--lr", type=float, default=0.2, help="base learning rate of the cosine schedule (default: %(default)s)")
-    run.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and augmentation (default: %(default)s)")
+    run.add_argument(
+        "--lr", type=float, default=0.2, help="base learning rate of the cosine schedule (default: %(default)s)"
+    )
+    run.add_argument(
+        "--seed", type=int, default=0, help="seed for initialisation, shuffling and augmentation (default: %(default)s)"
+    )
 
     speed = parser.add_argument_group("execution")
     speed.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
-    speed.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                       help="bfloat16 autocast (default: on for CUDA, off for CPU)")
-    speed.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                       help="channels-last memory format (default: on for CUDA, off for CPU)")
-    speed.add_argument("--compile", action="store_true", help="torch.compile the network (compile time is reported as setup_time)")
+    speed.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bfloat16 autocast (default: on for CUDA, off for CPU)",
+    )
+    speed.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels-last memory format (default: on for CUDA, off for CPU)",
+    )
+    speed.add_argument(
+        "--compile", action="store_true", help="torch.compile the network (compile time is reported as setup_time)"
+    )
     speed.add_argument("--cuda-graph", action="store_true", help="capture the train step as one CUDA graph (CUDA only)")
     speed.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
-    speed.add_argument("--ray", action="store_true", help="one Ray task per cell (local Ray; falls back to sequential if Ray is missing)")
+    speed.add_argument(
+        "--ray",
+        action="store_true",
+        help="one Ray task per cell (local Ray; falls back to sequential if Ray is missing)",
+    )
     speed.add_argument("--ray-address", metavar="ADDR", help="run the Ray tasks on the cluster at ADDR (requires Ray)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
@@ -57,8 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_params(path: Path, progress: bool) -> int:
     if not path.is_file():
-        print(f"{path}: no such file (convert the tfrecord with tools/nasbench_tfrecord_converter.py, "
-              f"or pass a tfrecord)", file=sys.stderr)
+        print(
+            f"{path}: no such file (convert the tfrecord with tools/nasbench_tfrecord_converter.py, "
+            f"or pass a tfrecord)",
+            file=sys.stderr,
+        )
         return 2
     report = check_parameter_counts(path, progress=progress)
     for module_hash, expected, computed in report.mismatches[:20]:
@@ -77,9 +119,16 @@ def train(args: argparse.Namespace) -> int:
         entries = entries[: args.limit]
     settings = VerifySettings(
         cifar_path=str(args.cifar),
-        protocol=TrainingProtocol(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed),
-        options=ExecutionOptions(device=args.device, bf16=args.bf16, channels_last=args.channels_last,
-                                 compile=args.compile, cuda_graph=args.cuda_graph),
+        protocol=TrainingProtocol(
+            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed
+        ),
+        options=ExecutionOptions(
+            device=args.device,
+            bf16=args.bf16,
+            channels_last=args.channels_last,
+            compile=args.compile,
+            cuda_graph=args.cuda_graph,
+        ),
     )
     use_ray = args.ray or bool(args.ray_address)
     try:

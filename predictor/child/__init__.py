@@ -12,6 +12,7 @@
 - `results_log`  the append-only, resumable JSON-lines results file
 - `verify`       train a list of cells, sequentially or as Ray tasks
 """
+
 from predictor.child.channels import NetworkShape, compute_vertex_channels
 from predictor.child.network import NasBench101Network, build_network, trainable_parameters
 from predictor.child.param_count import count_parameters

@@ -15,6 +15,7 @@ op codes (-1 input, -2 output, 0 conv3x3, 1 conv1x1, 2 maxpool) or a JSON list.
 `hash` may be empty: it is then computed from the spec. When given, it must be the
 official hash of the (pruned) spec; a disagreement is reported for that cell only.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,7 +24,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from predictor.cell import Cell
+from predictor.data.cell import Cell
 
 REQUIRED_COLUMNS = ("adjacency", "ops")
 
@@ -51,7 +52,12 @@ class CellEntry:
         try:
             return Cell.from_spec(self.adjacency, self.ops).hash
         except ValueError:
-            return "invalid:" + "/".join("".join(map(str, row)) for row in self.adjacency) + ":" + ",".join(map(str, self.ops))
+            return (
+                "invalid:"
+                + "/".join("".join(map(str, row)) for row in self.adjacency)
+                + ":"
+                + ",".join(map(str, self.ops))
+            )
 
     def as_json(self) -> dict:
         return {"hash": self.key, "adjacency": [list(row) for row in self.adjacency], "ops": list(self.ops)}
@@ -94,7 +100,9 @@ def _entry(row: dict, where: str) -> CellEntry:
     if missing:
         raise ValueError(f"{where}: missing {', '.join(missing)} (needs hash, adjacency, ops)")
     try:
-        return CellEntry(hash=(row.get("hash") or None), adjacency=parse_adjacency(row["adjacency"]), ops=parse_ops(row["ops"]))
+        return CellEntry(
+            hash=(row.get("hash") or None), adjacency=parse_adjacency(row["adjacency"]), ops=parse_ops(row["ops"])
+        )
     except (ValueError, TypeError) as error:
         raise ValueError(f"{where}: {error}") from None
 

@@ -6,6 +6,7 @@ are split over the vertices that feed the output (the remainder going one by one
 the first of them), every other interior vertex takes the largest count among its
 interior successors, and the input keeps its own count.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -46,7 +47,9 @@ class NetworkShape:
         return self.stem_channels * 2 ** (self.num_stacks - 1)
 
 
-def compute_vertex_channels(input_channels: int, output_channels: int, matrix: Sequence[Sequence[int]] | np.ndarray) -> list[int]:
+def compute_vertex_channels(
+    input_channels: int, output_channels: int, matrix: Sequence[Sequence[int]] | np.ndarray
+) -> list[int]:
     """Channels of every vertex of a pruned cell, by the official rule (see the module docstring).
 
     Raises ValueError when the matrix is not a pruned cell (a vertex ends up with no

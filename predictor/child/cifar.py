@@ -12,6 +12,7 @@ All images stay on the device as uint8 tensors; a training batch is cropped,
 flipped and normalised there in a few batched kernels, so a GPU never waits for a
 CPU input pipeline.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -111,10 +112,14 @@ class DeviceCifar:
         self.device = torch.device(device)
 
         def put(split: Split) -> Split:
-            return Split(torch.as_tensor(split.images, dtype=torch.uint8).to(self.device),
-                         torch.as_tensor(split.labels, dtype=torch.int64).to(self.device))
+            return Split(
+                torch.as_tensor(split.images, dtype=torch.uint8).to(self.device),
+                torch.as_tensor(split.labels, dtype=torch.int64).to(self.device),
+            )
 
-        self.train, self.train_eval, self.valid, self.test = map(put, (splits.train, splits.train_eval, splits.valid, splits.test))
+        self.train, self.train_eval, self.valid, self.test = map(
+            put, (splits.train, splits.train_eval, splits.valid, splits.test)
+        )
         self.padded_train = torch.nn.functional.pad(self.train.images, (PAD, PAD, PAD, PAD))
         self.height, self.width = self.train.images.shape[-2:]
         self.mean = torch.tensor(RGB_MEAN, device=self.device).view(1, 3, 1, 1)
@@ -129,7 +134,9 @@ class DeviceCifar:
         x = (images.to(torch.float32) - self.mean) / self.std
         return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
-    def augmented_batch(self, indices: torch.Tensor, generator: torch.Generator, channels_last: bool = False) -> torch.Tensor:
+    def augmented_batch(
+        self, indices: torch.Tensor, generator: torch.Generator, channels_last: bool = False
+    ) -> torch.Tensor:
         """Pad-4 random crop + random horizontal flip of the chosen training images, normalised."""
         n = len(indices)
         offsets = torch.randint(0, 2 * PAD + 1, (2, n), generator=generator, device=self.device)
@@ -138,7 +145,12 @@ class DeviceCifar:
         columns = torch.arange(self.width, device=self.device).expand(n, -1)
         columns = offsets[1, :, None] + torch.where(flip, self.width - 1 - columns, columns)
         channels = torch.arange(3, device=self.device)
-        crops = self.padded_train[indices[:, None, None, None], channels[None, :, None, None], rows[:, None, :, None], columns[:, None, None, :]]
+        crops = self.padded_train[
+            indices[:, None, None, None],
+            channels[None, :, None, None],
+            rows[:, None, :, None],
+            columns[:, None, None, :],
+        ]
         return self.normalize(crops, channels_last)
 
 

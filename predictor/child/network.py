@@ -12,6 +12,7 @@ with gamma and beta trainable as in `tf.layers.batch_normalization`'s defaults.
 Conv kernels are initialised like `tf.variance_scaling_initializer()` (truncated
 normal, fan-in, scale 1) and the dense layer like TF's glorot-uniform default.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,8 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from predictor.cell import CONV1X1, CONV3X3, MAXPOOL3X3, Cell
 from predictor.child.channels import NetworkShape, compute_vertex_channels
+from predictor.data.cell import CONV1X1, CONV3X3, MAXPOOL3X3, Cell
 
 BN_MOMENTUM = 1.0 - 0.997  # TF keeps 0.997 of the old moving average, PyTorch takes `momentum` of the new value
 BN_EPSILON = 1e-5
@@ -60,7 +61,9 @@ class ConvBnRelu(nn.Sequential):
 
     def __init__(self, input_channels: int, output_channels: int, kernel_size: int, device: torch.device | None = None):
         device = torch.empty(0, device=device).device  # None -> the current default device
-        conv = skip_init(nn.Conv2d, input_channels, output_channels, kernel_size, padding=kernel_size // 2, bias=False, device=device)
+        conv = skip_init(
+            nn.Conv2d, input_channels, output_channels, kernel_size, padding=kernel_size // 2, bias=False, device=device
+        )
         variance_scaling_(conv.weight)
         bn = nn.BatchNorm2d(output_channels, eps=BN_EPSILON, momentum=BN_MOMENTUM, device=device)
         super().__init__(conv, bn, nn.ReLU(inplace=True))
@@ -114,7 +117,11 @@ class CellModule(nn.Module):
             tensors.append(self.ops[str(v)](total))
         if not self.output_sources:  # only the input -> output edge
             return self.projections["output"](x)
-        out = tensors[self.output_sources[0]] if len(self.output_sources) == 1 else torch.cat([tensors[v] for v in self.output_sources], dim=1)
+        out = (
+            tensors[self.output_sources[0]]
+            if len(self.output_sources) == 1
+            else torch.cat([tensors[v] for v in self.output_sources], dim=1)
+        )
         if "output" in self.projections:
             out = out + self.projections["output"](x)
         return out
@@ -144,7 +151,9 @@ class NasBench101Network(nn.Module):
         return self.classifier(features.mean(dim=(2, 3)))
 
 
-def build_network(cell: Cell, shape: NetworkShape = NetworkShape(), device: torch.device | str | None = None) -> NasBench101Network:
+def build_network(
+    cell: Cell, shape: NetworkShape = NetworkShape(), device: torch.device | str | None = None
+) -> NasBench101Network:
     """The network for a cell, freshly initialised like the official code, allocated on `device`.
 
     device='meta' allocates nothing: parameter shapes and forward shapes only, in milliseconds.

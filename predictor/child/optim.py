@@ -9,6 +9,7 @@ the loss, i.e. `weight_decay * v` to every gradient before RMSProp sees it.
 The learning rate may be a 0-d tensor on the device, so that a CUDA graph of the
 whole train step replays the schedule without leaving the GPU.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,9 +27,18 @@ class TFRMSprop(torch.optim.Optimizer):
     with g = grad + weight_decay * var.
     """
 
-    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float | torch.Tensor = 0.2, decay: float = 0.9,
-                 momentum: float = 0.9, epsilon: float = 1.0, weight_decay: float = 0.0):
-        super().__init__(params, dict(lr=lr, decay=decay, momentum=momentum, epsilon=epsilon, weight_decay=weight_decay))
+    def __init__(
+        self,
+        params: Iterable[torch.nn.Parameter],
+        lr: float | torch.Tensor = 0.2,
+        decay: float = 0.9,
+        momentum: float = 0.9,
+        epsilon: float = 1.0,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(
+            params, dict(lr=lr, decay=decay, momentum=momentum, epsilon=epsilon, weight_decay=weight_decay)
+        )
 
     @torch.no_grad()
     def step(self, closure=None):  # noqa: D102 - the standard optimizer interface

@@ -4,6 +4,7 @@ An exact match over every module is the evidence that the PyTorch network is the
 benchmark's network. Reads the converted HDF5 file (with h5py only) or an official-format
 tfrecord (every record is checked; a module appears in up to 12 of them).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from predictor.child.param_count import count_parameters
-from predictor.records import read_records
+from predictor.data.records import read_records
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -74,6 +75,8 @@ def check_parameter_counts(path: str | Path, progress: bool = False) -> ParamChe
     path = Path(path)
     rows = _hdf5_rows(path) if is_hdf5(path) else _tfrecord_rows(path)
     report = ParamCheckReport()
-    for module_hash, expected, matrix, ops in tqdm(rows, desc="checking parameter counts", unit=" rows", disable=not progress):
+    for module_hash, expected, matrix, ops in tqdm(
+        rows, desc="checking parameter counts", unit=" rows", disable=not progress
+    ):
         report.add(module_hash, expected, matrix, ops)
     return report

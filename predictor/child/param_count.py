@@ -6,14 +6,15 @@ those TensorFlow counts as trainable: conv kernels (no bias), batch-norm beta an
 gamma (the official `tf.layers.batch_normalization` keeps its default scale=True),
 the dense kernel and bias.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
 
-from predictor.cell import CONV1X1, CONV3X3, MAXPOOL3X3, OP_NAMES
 from predictor.child.channels import NetworkShape, compute_vertex_channels
+from predictor.data.cell import CONV1X1, CONV3X3, MAXPOOL3X3, OP_NAMES
 
 KERNEL_SIZES = {CONV3X3: 3, CONV1X1: 1, MAXPOOL3X3: 0}  # 0: no parameters
 
@@ -45,7 +46,9 @@ def module_parameters(matrix: np.ndarray, ops: Sequence[str], input_channels: in
     return total
 
 
-def count_parameters(matrix: Sequence[Sequence[int]] | np.ndarray, ops: Sequence[str | int], shape: NetworkShape = NetworkShape()) -> int:
+def count_parameters(
+    matrix: Sequence[Sequence[int]] | np.ndarray, ops: Sequence[str | int], shape: NetworkShape = NetworkShape()
+) -> int:
     """Trainable parameters of the whole network built on a pruned cell."""
     matrix = np.asarray(matrix)
     names = op_names(ops)

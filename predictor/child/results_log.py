@@ -4,6 +4,7 @@ Appending a whole line with one write, then flush + fsync, means an interrupted 
 leaves at most a partial last line; reading skips such a line, and the run resumes
 by skipping every cell that already has a successful line for the same budget.
 """
+
 from __future__ import annotations
 
 import json

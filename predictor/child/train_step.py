@@ -5,6 +5,7 @@ under bf16 autocast), cross-entropy, backward, TF-RMSProp update, counter + 1.
 Everything stays on the device, so on CUDA the whole step can be captured once and
 replayed, removing the per-kernel launch cost that dominates small-batch training.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -91,7 +92,9 @@ class CudaGraphStep:
     run on the example batch and are undone afterwards, so training is unchanged.
     """
 
-    def __init__(self, step: TrainStep, example_images: torch.Tensor, example_labels: torch.Tensor, warmup_steps: int = 3):
+    def __init__(
+        self, step: TrainStep, example_images: torch.Tensor, example_labels: torch.Tensor, warmup_steps: int = 3
+    ):
         if example_images.device.type != "cuda":
             raise ValueError("CUDA-graph capture needs CUDA tensors")
         self.step = step

@@ -11,6 +11,7 @@ Results use the dataset's metric names (halfway_training_time, ...,
 final_test_accuracy, trainable_parameters), so a trained cell compares directly
 with its benchmark row.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,12 +23,12 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from predictor.cell import Cell
 from predictor.child.channels import NetworkShape
 from predictor.child.cifar import DeviceCifar, ShuffledBatches, Split
 from predictor.child.network import build_network, trainable_parameters
 from predictor.child.optim import TFRMSprop
 from predictor.child.train_step import CudaGraphStep, TrainStep, warm_up_and_undo
+from predictor.data.cell import Cell
 
 EPOCH_BUDGETS = (4, 12, 36, 108)
 EVALUATION_POINTS = (("halfway", 0.5), ("final", 1.0))
@@ -89,8 +90,15 @@ def _autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMan
 
 
 @torch.no_grad()
-def evaluate_accuracy(model: nn.Module, data: DeviceCifar, split: Split, batch_size: int, whole_batches_only: bool,
-                      bf16: bool = False, channels_last: bool = False) -> float:
+def evaluate_accuracy(
+    model: nn.Module,
+    data: DeviceCifar,
+    split: Split,
+    batch_size: int,
+    whole_batches_only: bool,
+    bf16: bool = False,
+    channels_last: bool = False,
+) -> float:
     """Top-1 accuracy in inference mode (batch-norm moving statistics)."""
     count = len(split)
     if whole_batches_only and count >= batch_size:
@@ -122,9 +130,13 @@ def prepare_model(cell: Cell, protocol: TrainingProtocol, options: ExecutionOpti
     return model
 
 
-def train_and_evaluate(cell: Cell, data: DeviceCifar, protocol: TrainingProtocol = TrainingProtocol(),
-                       options: ExecutionOptions = ExecutionOptions(),
-                       on_step: Callable[[int, int], None] | None = None) -> dict:
+def train_and_evaluate(
+    cell: Cell,
+    data: DeviceCifar,
+    protocol: TrainingProtocol = TrainingProtocol(),
+    options: ExecutionOptions = ExecutionOptions(),
+    on_step: Callable[[int, int], None] | None = None,
+) -> dict:
     """Train `cell` with `protocol` and return the benchmark metrics plus run details.
 
     `on_step(steps done, total steps)` is called after every step (for progress bars).
@@ -140,12 +152,20 @@ def train_and_evaluate(cell: Cell, data: DeviceCifar, protocol: TrainingProtocol
     steps_at = {name: protocol.steps_until(fraction, num_train) for name, fraction in EVALUATION_POINTS}
     total_steps = steps_at["final"]
     if total_steps < 1:
-        raise ValueError(f"{protocol.epochs} epoch(s) of {num_train} images in batches of {protocol.batch_size} is less than one step")
+        raise ValueError(
+            f"{protocol.epochs} epoch(s) of {num_train} images in batches of {protocol.batch_size} is less than one step"
+        )
 
     model = prepare_model(cell, protocol, options)
     parameters = trainable_parameters(model)
-    optimizer = TFRMSprop(model.parameters(), lr=protocol.learning_rate, decay=protocol.rms_decay,
-                          momentum=protocol.momentum, epsilon=protocol.rms_epsilon, weight_decay=protocol.weight_decay)
+    optimizer = TFRMSprop(
+        model.parameters(),
+        lr=protocol.learning_rate,
+        decay=protocol.rms_decay,
+        momentum=protocol.momentum,
+        epsilon=protocol.rms_epsilon,
+        weight_decay=protocol.weight_decay,
+    )
     network = torch.compile(model) if options.compile else model
     step = TrainStep(network, optimizer, total_steps, protocol.learning_rate, options.bf16)
     generator = torch.Generator(device=device)
@@ -158,7 +178,9 @@ def train_and_evaluate(cell: Cell, data: DeviceCifar, protocol: TrainingProtocol
 
     setup_started = time.perf_counter()
     run_step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = step
-    example_indices = torch.arange(protocol.batch_size, device=device) % num_train  # a full batch even if num_train < batch
+    example_indices = (
+        torch.arange(protocol.batch_size, device=device) % num_train
+    )  # a full batch even if num_train < batch
     example_images = data.normalize(data.train.images[example_indices], options.channels_last)
     example_labels = data.train.labels[example_indices]
     if options.cuda_graph:
@@ -169,8 +191,15 @@ def train_and_evaluate(cell: Cell, data: DeviceCifar, protocol: TrainingProtocol
     setup_time = time.perf_counter() - setup_started
 
     def evaluate(split: Split) -> float:
-        return evaluate_accuracy(network, data, split, protocol.batch_size, protocol.eval_whole_batches_only,
-                                 options.bf16, options.channels_last)
+        return evaluate_accuracy(
+            network,
+            data,
+            split,
+            protocol.batch_size,
+            protocol.eval_whole_batches_only,
+            options.bf16,
+            options.channels_last,
+        )
 
     metrics: dict = {}
     training_time = 0.0

@@ -9,6 +9,7 @@ With Ray (`pip install .[ray]`), each cell is one Ray task running `train_cell`
 (one GPU per task when the cluster has GPUs); results still come back to this
 process, which alone writes the results file.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -77,8 +78,9 @@ def train_cell(entry: CellEntry, settings: VerifySettings, on_step: Callable[[in
     return record
 
 
-def _train_sequentially(pending: Sequence[CellEntry], settings: VerifySettings, log: ResultsLog,
-                        summary: VerifySummary, progress: bool) -> None:
+def _train_sequentially(
+    pending: Sequence[CellEntry], settings: VerifySettings, log: ResultsLog, summary: VerifySummary, progress: bool
+) -> None:
     with tqdm(total=len(pending), desc="cells", unit=" cell", disable=not progress) as cells:
         for entry in pending:
             with tqdm(desc=entry.key[:12], unit=" step", leave=False, disable=not progress) as steps:
@@ -111,8 +113,14 @@ def _import_ray():
     return ray
 
 
-def _train_with_ray(pending: Sequence[CellEntry], settings: VerifySettings, log: ResultsLog, summary: VerifySummary,
-                    progress: bool, address: str | None) -> None:
+def _train_with_ray(
+    pending: Sequence[CellEntry],
+    settings: VerifySettings,
+    log: ResultsLog,
+    summary: VerifySummary,
+    progress: bool,
+    address: str | None,
+) -> None:
     """One Ray task per cell, each a call of `train_cell`; results are filed as they complete."""
     ray = _import_ray()
     ray.init(address=address, ignore_reinit_error=True)
@@ -126,13 +134,24 @@ def _train_with_ray(pending: Sequence[CellEntry], settings: VerifySettings, log:
             try:
                 record = ray.get(done)
             except Exception as error:  # the worker itself died (e.g. killed for memory)
-                record = {**entry.as_json(), "epochs": settings.protocol.epochs, "status": "error",
-                          "error": f"{type(error).__name__}: {error}", "finished_at": _now()}
+                record = {
+                    **entry.as_json(),
+                    "epochs": settings.protocol.epochs,
+                    "status": "error",
+                    "error": f"{type(error).__name__}: {error}",
+                    "finished_at": _now(),
+                }
             _file(record, log, summary, cells)
 
 
-def verify_cells(entries: Sequence[CellEntry], settings: VerifySettings, out_path: str | Path, use_ray: bool = False,
-                 ray_address: str | None = None, progress: bool = True) -> VerifySummary:
+def verify_cells(
+    entries: Sequence[CellEntry],
+    settings: VerifySettings,
+    out_path: str | Path,
+    use_ray: bool = False,
+    ray_address: str | None = None,
+    progress: bool = True,
+) -> VerifySummary:
     """Train every listed cell not yet in `out_path` (for this budget) and append its record there.
 
     Raises CifarNotFoundError before training anything when the data is missing, and

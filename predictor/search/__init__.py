@@ -6,7 +6,7 @@
 - `strategies/`: random, regularized evolution, REINFORCE, progressive growth (PNAS), parameter
   ranking, predictor-guided search (iterative, one-shot, two-stage), all `Strategy.run(oracle, rng)`;
 - `surrogate`, `recipes`, `schedule`: the predictor inside a search (fit function injected,
-  by default `predictor.training.fit`), its training recipe and its refit schedule;
+  by default `predictor.gcn.training.fit`), its training recipe and its refit schedule;
 - `registry`: strategies by name; `runner`: seeded trials over processes;
 - `statistics`, `report`, `plotting`: curves, censored queries-to-target, the table, JSON, CSV, figure;
 - `topk`: ranking the whole space with a trained predictor.

@@ -4,6 +4,7 @@ A search may only learn accuracies by querying (see `oracle.py`); the ground tru
 here (mean validation and test accuracy over the stored repeats) is what the harness
 scores the search with afterwards, never something a strategy reads.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor.cell import Cell
-from predictor.convert import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS
-from predictor.dataset import NASBench
+from predictor.data.cell import Cell
+from predictor.data.dataset import NASBench
+from predictor.data.schema import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS
 
 TOP_FRACTION = 0.001  # the target of "queries to the top 0.1%"
 FINAL_EPOCHS = 108
@@ -42,8 +43,10 @@ class Benchmark:
         mean_validation = bench.accuracy(FINAL_EPOCHS, "validation_accuracy", repeat="mean")
         stored = ~np.isnan(validation).all(axis=1)
         if not stored.all():
-            raise ValueError(f"{bench.path}: {int((~stored).sum())} modules have no {FINAL_EPOCHS}-epoch "
-                             "validation accuracy; a search pool needs one for every module")
+            raise ValueError(
+                f"{bench.path}: {int((~stored).sum())} modules have no {FINAL_EPOCHS}-epoch "
+                "validation accuracy; a search pool needs one for every module"
+            )
         return cls(
             hashes=bench.hashes,
             adjacency=bench.adjacency,
@@ -103,7 +106,13 @@ class Benchmark:
         """The benchmark restricted to some rows (small pools for tests and quick runs)."""
         rows = np.asarray(rows)
         return Benchmark(
-            self.hashes[rows], self.adjacency[rows], self.operations[rows], self.num_vertices[rows],
-            self.trainable_parameters[rows], self.validation_repeats[rows], self.mean_validation[rows],
-            self.mean_test[rows], source=f"{self.source} ({len(rows)} rows)",
+            self.hashes[rows],
+            self.adjacency[rows],
+            self.operations[rows],
+            self.num_vertices[rows],
+            self.trainable_parameters[rows],
+            self.validation_repeats[rows],
+            self.mean_validation[rows],
+            self.mean_test[rows],
+            source=f"{self.source} ({len(rows)} rows)",
         )

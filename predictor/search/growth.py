@@ -7,19 +7,20 @@ each input may keep or hand over its edge to the output (the new vertex always f
 the output). Every expansion of a pruned cell is again pruned; those over 9 edges are
 dropped. Arrays come out in the HDF5 layout, ready for a predictor.
 """
+
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
-from predictor.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OUTPUT, Cell, InvalidCellError
+from predictor.data.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OUTPUT, Cell, InvalidCellError
 
 NOT_AN_INPUT, INPUT_KEEPS_OUTPUT_EDGE, INPUT_HANDS_OVER_OUTPUT_EDGE = 0, 1, 2
 
 
-@lru_cache(maxsize=None)
+@cache
 def _input_choices(num_sources: int) -> np.ndarray:
     """Every assignment of {not an input, input keeping its output edge, input handing it over} to the sources."""
     choices = np.array(list(itertools.product(range(3), repeat=num_sources)), dtype=np.int8)
@@ -30,7 +31,11 @@ def expansions(cell: Cell) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(adjacency (m, 7, 7), operations (m, 7), num_vertices (m,)) of all one-vertex expansions of `cell`."""
     v = cell.num_vertices
     if v >= MAX_VERTICES:
-        return np.zeros((0, MAX_VERTICES, MAX_VERTICES), np.int8), np.zeros((0, MAX_VERTICES), np.int8), np.zeros(0, np.int8)
+        return (
+            np.zeros((0, MAX_VERTICES, MAX_VERTICES), np.int8),
+            np.zeros((0, MAX_VERTICES), np.int8),
+            np.zeros(0, np.int8),
+        )
     sources = v - 1  # every vertex but the output
     choices = _input_choices(sources)
     feeds_output = cell.matrix[:sources, v - 1].astype(bool)

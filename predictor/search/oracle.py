@@ -6,11 +6,12 @@ The oracle refuses a query past the budget and, unless the strategy declares tha
 re-queries on purpose, a module queried before: the curves compare strategies at equal
 numbers of distinct trained networks.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from predictor.cell import Cell
+from predictor.data.cell import Cell
 from predictor.search.benchmark import Benchmark
 from predictor.search.pool_mapping import PoolMapper, spec_code
 

@@ -1,4 +1,5 @@
 """The comparison figure: mean best-so-far accuracy and regret against queries, with 95% bands."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,20 +29,30 @@ def plot_comparison(comparison: ComparisonResult, path: str | Path) -> Path:
     for name in comparison.strategies:
         curves = curves_of(comparison, name)
         mean, low, high = _band(np.stack([c.incumbent_validation for c in curves]) * 100)
-        line, = accuracy_axis.plot(queries, mean, label=name)
+        (line,) = accuracy_axis.plot(queries, mean, label=name)
         accuracy_axis.fill_between(queries, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
         mean, low, high = _band(np.stack([c.regret for c in curves]))
         regret_axis.plot(queries, np.maximum(mean, 1e-3), color=line.get_color(), label=name)
-        regret_axis.fill_between(queries, np.maximum(low, 1e-3), np.maximum(high, 1e-3), color=line.get_color(),
-                                 alpha=0.2, linewidth=0)
+        regret_axis.fill_between(
+            queries, np.maximum(low, 1e-3), np.maximum(high, 1e-3), color=line.get_color(), alpha=0.2, linewidth=0
+        )
     accuracy_axis.axhline(b.best_validation * 100, color="black", linestyle=":", linewidth=1, label="pool best")
     accuracy_axis.axhline(b.target_threshold * 100, color="grey", linestyle="--", linewidth=1, label="top 0.1%")
     low_limit = np.percentile(b.mean_validation, 50) * 100
-    accuracy_axis.set(xscale="log", xlabel="queries (trained networks)", ylim=(low_limit, b.best_validation * 100 + 0.1),
-                      ylabel="validation accuracy of the incumbent (%, mean over trials)",
-                      title=f"best so far, {comparison.trials} trials, 95% bands")
-    regret_axis.set(xscale="log", yscale="log", xlabel="queries (trained networks)",
-                    ylabel="regret (percentage points, mean over trials; 0 drawn at 0.001)", title="regret to the pool's best")
+    accuracy_axis.set(
+        xscale="log",
+        xlabel="queries (trained networks)",
+        ylim=(low_limit, b.best_validation * 100 + 0.1),
+        ylabel="validation accuracy of the incumbent (%, mean over trials)",
+        title=f"best so far, {comparison.trials} trials, 95% bands",
+    )
+    regret_axis.set(
+        xscale="log",
+        yscale="log",
+        xlabel="queries (trained networks)",
+        ylabel="regret (percentage points, mean over trials; 0 drawn at 0.001)",
+        title="regret to the pool's best",
+    )
     accuracy_axis.legend(fontsize=8, loc="lower right")
     regret_axis.legend(fontsize=8, loc="lower left")
     for axis in (accuracy_axis, regret_axis):

@@ -17,13 +17,14 @@ topological orders): the same graph drawn another way is not "far". An isomorphi
 proposal is caught exactly by the module hash first. On a file holding the whole space
 every valid cell is in the pool, and the rule only steers away from queried modules.
 """
+
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
 
-from predictor.cell import MAX_VERTICES, Cell
+from predictor.data.cell import MAX_VERTICES, Cell
 
 EMPTY_OP = 3  # op code of a slot the cell does not use
 NUM_OP_STATES = 4  # conv3x3, conv1x1, maxpool3x3, empty
@@ -34,7 +35,9 @@ _EDGE_MASK = np.uint64((1 << NUM_EDGE_BITS) - 1)
 _FAR = np.iinfo(np.int16).max
 
 
-def fixed_layout(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fixed_layout(
+    adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Move the output of every row to slot 6: (adjacency (n, 7, 7), ops (n, 7)) with EMPTY_OP in unused slots.
 
     Input arrays are in the HDF5 layout (output at V-1, zero padding).
@@ -107,8 +110,9 @@ class PoolMapper:
         self.codes = edit_codes(adjacency, operations, num_vertices)
         self._row_of_hash = {h: i for i, h in enumerate(np.asarray(hashes).tolist())}
 
-    def nearest(self, codes: np.uint64 | np.ndarray, excluded: np.ndarray,
-                rng: np.random.Generator) -> tuple[int, int] | None:
+    def nearest(
+        self, codes: np.uint64 | np.ndarray, excluded: np.ndarray, rng: np.random.Generator
+    ) -> tuple[int, int] | None:
         """(row, distance) of the row closest to any of `codes` and not excluded; None when all are excluded."""
         distances = np.where(excluded, _FAR, edit_distances(self.codes, codes))
         best = int(distances.min())

@@ -13,6 +13,7 @@
   * from the recommended setting: the output vertex's features in the readout, weight decay 1e-4.
 - `default`: no config, the fit function's own default (for stand-in fit functions).
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,15 @@ RECIPES = ("search", "recommended", "paper", "default")
 
 SEARCH_STEPS = 300
 SEARCH_SETTINGS = {
-    "hidden": 64, "readout_hidden": 64, "readout": "mean-output", "batch_size": 16, "lr": 2e-3,
-    "weight_decay": 1e-4, "ranking_loss": "logistic", "ranking_weight": 1.0, "regression_weight": 0.0,
+    "hidden": 64,
+    "readout_hidden": 64,
+    "readout": "mean-output",
+    "batch_size": 16,
+    "lr": 2e-3,
+    "weight_decay": 1e-4,
+    "ranking_loss": "logistic",
+    "ranking_weight": 1.0,
+    "regression_weight": 0.0,
     "ensemble": 1,
 }
 
@@ -51,7 +59,7 @@ def training_config(recipe: str) -> Any:
         raise ValueError(f"unknown recipe {recipe!r}; known: {', '.join(RECIPES)}")
     if recipe == "default":
         return None
-    from predictor.training import TrainConfig  # the GCN library, imported only when a recipe is needed
+    from predictor.gcn.training import TrainConfig  # the GCN library, imported only when a recipe is needed
 
     if recipe == "paper":
         return TrainConfig.paper()

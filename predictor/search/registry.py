@@ -3,6 +3,7 @@
 `StrategySettings` is plain data (it crosses process boundaries); the fit function and
 the predictor's training config are looked up from it at call time, inside the worker.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from predictor.search.surrogate import DEFAULT_FIT, DEFAULT_FIT_TWO_STAGE, Surro
 class StrategySettings:
     """Knobs of the learned strategies (the defaults are the recommended ones)."""
 
-    fit: str = DEFAULT_FIT  # "module:function" with the signature of predictor.training.fit
+    fit: str = DEFAULT_FIT  # "module:function" with the signature of predictor.gcn.training.fit
     fit_two_stage: str = DEFAULT_FIT_TWO_STAGE  # the same for the two-stage predictor
     recipe: str = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
     initial_queries: int = 10  # random queries before the first fit (`predictor`)
@@ -36,19 +37,25 @@ class StrategySettings:
     paper_recipe: str = "paper"
 
     def surrogate(self, recipe: str | None = None, ensemble_size: int | None = None) -> Surrogate:
-        return Surrogate(import_object(self.fit), training_config(recipe or self.recipe),
-                         ensemble_size or self.ensemble_size)
+        return Surrogate(
+            import_object(self.fit), training_config(recipe or self.recipe), ensemble_size or self.ensemble_size
+        )
 
 
 def _predictor(settings: StrategySettings) -> Strategy:
-    return PredictorGuidedSearch(settings.surrogate(), settings.initial_queries, settings.schedule,
-                                 settings.exploration, name="predictor")
+    return PredictorGuidedSearch(
+        settings.surrogate(), settings.initial_queries, settings.schedule, settings.exploration, name="predictor"
+    )
 
 
 def _predictor_ucb(settings: StrategySettings) -> Strategy:
-    return PredictorGuidedSearch(settings.surrogate(ensemble_size=max(3, settings.ensemble_size)),
-                                 settings.initial_queries, settings.schedule, exploration=max(settings.exploration, 1.0),
-                                 name="predictor-ucb")
+    return PredictorGuidedSearch(
+        settings.surrogate(ensemble_size=max(3, settings.ensemble_size)),
+        settings.initial_queries,
+        settings.schedule,
+        exploration=max(settings.exploration, 1.0),
+        name="predictor-ucb",
+    )
 
 
 def _paper(settings: StrategySettings) -> Strategy:
@@ -57,8 +64,12 @@ def _paper(settings: StrategySettings) -> Strategy:
 
 def _paper_two_stage(settings: StrategySettings) -> Strategy:
     regressor = training_config(settings.paper_recipe)
-    surrogate = TwoStageSurrogate(import_object(settings.fit_two_stage), import_object(settings.fit),
-                                  regressor.replace(task="classification"), regressor)
+    surrogate = TwoStageSurrogate(
+        import_object(settings.fit_two_stage),
+        import_object(settings.fit),
+        regressor.replace(task="classification"),
+        regressor,
+    )
     return PredictorGuidedSearch.one_shot(surrogate, settings.paper_initial_queries, name="paper-two-stage")
 
 
@@ -75,8 +86,17 @@ STRATEGIES: dict[str, Callable[[StrategySettings], Strategy]] = {
 }
 
 # Rough relative cost of a trial, to start the long ones first.
-_COST = {"random": 0, "params": 0, "evolution": 1, "reinforce": 3, "paper": 2, "paper-two-stage": 3, "pnas": 5,
-         "predictor": 5, "predictor-ucb": 10}
+_COST = {
+    "random": 0,
+    "params": 0,
+    "evolution": 1,
+    "reinforce": 3,
+    "paper": 2,
+    "paper-two-stage": 3,
+    "pnas": 5,
+    "predictor": 5,
+    "predictor-ucb": 10,
+}
 
 
 def build_strategy(name: str, settings: StrategySettings | None = None) -> Strategy:

@@ -2,6 +2,7 @@
 
 Regret is in percentage points of accuracy: (pool best - incumbent) x 100.
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from predictor.data.atomic import write_json
 from predictor.search.benchmark import TOP_FRACTION
 from predictor.search.registry import build_strategy
 from predictor.search.runner import ComparisonResult, TrialResult
@@ -74,14 +76,26 @@ def table(comparison: ComparisonResult, summaries: list[StrategySummary]) -> str
     b = comparison.benchmark
     target = int(b.target_mask.sum())
     budgets = [q for q in REGRET_BUDGETS if q <= comparison.budget]
-    header = (["strategy", f"final val % @{comparison.budget}"] + [f"regret@{q}" for q in budgets]
-              + [f"to top {TOP_FRACTION * 100:g}%: median [IQR]", "reached", "as proposed", "s/trial"])
-    rows = [[s.name, f"{s.final_validation * 100:.2f}"] + [f"{s.regret_at[q]:.3f}" for q in budgets]
-            + [f"{s.median} [{s.quartiles[0]}, {s.quartiles[1]}]", f"{sum(h is not None for h in s.hits)}/{len(s.hits)}",
-               "-" if s.answered_as_proposed is None else f"{s.answered_as_proposed:.0%}",
-               f"{s.seconds_per_trial:.1f}"] for s in summaries]
+    header = (
+        ["strategy", f"final val % @{comparison.budget}"]
+        + [f"regret@{q}" for q in budgets]
+        + [f"to top {TOP_FRACTION * 100:g}%: median [IQR]", "reached", "as proposed", "s/trial"]
+    )
+    rows = [
+        [s.name, f"{s.final_validation * 100:.2f}"]
+        + [f"{s.regret_at[q]:.3f}" for q in budgets]
+        + [
+            f"{s.median} [{s.quartiles[0]}, {s.quartiles[1]}]",
+            f"{sum(h is not None for h in s.hits)}/{len(s.hits)}",
+            "-" if s.answered_as_proposed is None else f"{s.answered_as_proposed:.0%}",
+            f"{s.seconds_per_trial:.1f}",
+        ]
+        for s in summaries
+    ]
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    line = lambda cells: "  ".join(
+        str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+    )
     lines = [
         f"pool: {len(b):,} modules from {b.source}; best mean validation accuracy {b.best_validation * 100:.2f}%; "
         f"top {TOP_FRACTION * 100:g}% = {target} modules (>= {b.target_threshold * 100:.2f}%, ties included)",
@@ -114,8 +128,12 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
         "data": b.source,
         "pool_size": len(b),
         "pool_best_validation_accuracy": b.best_validation,
-        "target": {"fraction": TOP_FRACTION, "modules": target, "threshold_validation_accuracy": b.target_threshold,
-                   "ties": "included"},
+        "target": {
+            "fraction": TOP_FRACTION,
+            "modules": target,
+            "threshold_validation_accuracy": b.target_threshold,
+            "ties": "included",
+        },
         "budget": comparison.budget,
         "trials": comparison.trials,
         "seed": comparison.seed,
@@ -144,12 +162,6 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
     }
 
 
-def write_json(path: str | Path, data: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-
-
 def write_curves(path: str | Path, comparison: ComparisonResult) -> None:
     """One line per (strategy, trial, query): what was queried, what it showed, where the search stood."""
     path = Path(path)
@@ -158,8 +170,18 @@ def write_curves(path: str | Path, comparison: ComparisonResult) -> None:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "wt", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["strategy", "trial", "query", "module_hash", "observed_validation_accuracy",
-                         "best_observed_validation_accuracy", "incumbent_mean_validation_accuracy", "regret_points"])
+        writer.writerow(
+            [
+                "strategy",
+                "trial",
+                "query",
+                "module_hash",
+                "observed_validation_accuracy",
+                "best_observed_validation_accuracy",
+                "incumbent_mean_validation_accuracy",
+                "regret_points",
+            ]
+        )
         for name in comparison.strategies:
             for result in comparison.of(name):
                 _write_trial(writer, b, result, comparison.budget)
@@ -168,19 +190,28 @@ def write_curves(path: str | Path, comparison: ComparisonResult) -> None:
 def _write_trial(writer, benchmark, result: TrialResult, budget: int) -> None:
     curves = trial_curves(benchmark, result.rows, result.observed, budget)
     for q, (row, observed) in enumerate(zip(result.rows, result.observed)):
-        writer.writerow([result.strategy, result.trial, q + 1, benchmark.hashes[row].decode(), f"{observed:.6f}",
-                         f"{curves.best_observed[q]:.6f}", f"{curves.incumbent_validation[q]:.6f}",
-                         f"{curves.regret[q]:.4f}"])
+        writer.writerow(
+            [
+                result.strategy,
+                result.trial,
+                q + 1,
+                benchmark.hashes[row].decode(),
+                f"{observed:.6f}",
+                f"{curves.best_observed[q]:.6f}",
+                f"{curves.incumbent_validation[q]:.6f}",
+                f"{curves.regret[q]:.4f}",
+            ]
+        )
 
 
-
-def write_outputs(comparison: ComparisonResult, summaries: list[StrategySummary], summary_path: str | Path,
-                  out_dir: str | Path) -> list[Path]:
+def write_outputs(
+    comparison: ComparisonResult, summaries: list[StrategySummary], summary_path: str | Path, out_dir: str | Path
+) -> list[Path]:
     """Summary JSON, every trial's curve (curves.csv.gz) and the figure; returns the paths written."""
     from predictor.search.plotting import plot_comparison
 
     out_dir = Path(out_dir)
-    write_json(summary_path, summary_json(comparison, summaries))
+    write_json(summary_json(comparison, summaries), summary_path)
     write_curves(out_dir / "curves.csv.gz", comparison)
     figure = plot_comparison(comparison, out_dir / "search_curves.png")
     return [Path(summary_path), out_dir / "curves.csv.gz", figure]
@@ -193,13 +224,18 @@ def selection_report(benchmark, strategy_description: str, result: TrialResult) 
     cell = benchmark.cell(best)
     hit = queries_to_target(benchmark.target_mask, result.rows)
     test = benchmark.mean_test[best]
-    return "\n".join([
-        strategy_description,
-        f"{len(result.rows)} queries in {result.seconds:.1f} s; top {TOP_FRACTION * 100:g}% first reached at query "
-        f"{hit if hit else '-'}",
-        f"picked {cell.hash} (query {position + 1}): observed validation accuracy {result.observed[position] * 100:.2f}%, "
-        f"mean validation {benchmark.mean_validation[best] * 100:.2f}%"
-        + ("" if np.isnan(test) else f", mean test {test * 100:.2f}%")
-        + f"; pool best {benchmark.best_validation * 100:.2f}%",
-        "adjacency: " + " ".join("".join(map(str, row)) for row in cell.matrix.tolist()) + "  ops: " + ", ".join(cell.ops),
-    ])
+    return "\n".join(
+        [
+            strategy_description,
+            f"{len(result.rows)} queries in {result.seconds:.1f} s; top {TOP_FRACTION * 100:g}% first reached at query "
+            f"{hit if hit else '-'}",
+            f"picked {cell.hash} (query {position + 1}): observed validation accuracy {result.observed[position] * 100:.2f}%, "
+            f"mean validation {benchmark.mean_validation[best] * 100:.2f}%"
+            + ("" if np.isnan(test) else f", mean test {test * 100:.2f}%")
+            + f"; pool best {benchmark.best_validation * 100:.2f}%",
+            "adjacency: "
+            + " ".join("".join(map(str, row)) for row in cell.matrix.tolist())
+            + "  ops: "
+            + ", ".join(cell.ops),
+        ]
+    )

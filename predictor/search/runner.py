@@ -5,6 +5,7 @@ result does not depend on how many workers ran it nor in which order. The oracle
 seed (which repeat a query reveals) depends on the trial only: strategies compared on
 the same trial face the same draws where they query the same module.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -58,12 +59,23 @@ def run_trial(
     """One search of `budget` queries (fewer if the pool runs out)."""
     name = name or strategy.name
     _single_threaded_torch()
-    oracle = Oracle(benchmark, budget, np.random.default_rng(oracle_seed(master_seed, trial)), mapper,
-                    allow_repeats=strategy.allows_repeats)
+    oracle = Oracle(
+        benchmark,
+        budget,
+        np.random.default_rng(oracle_seed(master_seed, trial)),
+        mapper,
+        allow_repeats=strategy.allows_repeats,
+    )
     start = time.perf_counter()
     strategy.run(oracle, np.random.default_rng(strategy_seed(master_seed, trial, name)))
-    return TrialResult(name, trial, np.array(oracle.rows, dtype=np.int64), np.array(oracle.observed),
-                       np.array(oracle.edit_distances, dtype=np.int64), time.perf_counter() - start)
+    return TrialResult(
+        name,
+        trial,
+        np.array(oracle.rows, dtype=np.int64),
+        np.array(oracle.observed),
+        np.array(oracle.edit_distances, dtype=np.int64),
+        time.perf_counter() - start,
+    )
 
 
 def _single_threaded_torch() -> None:
@@ -100,9 +112,11 @@ def _init_worker(data_path: str, settings: StrategySettings) -> None:
 
     torch.set_num_threads(1)
     benchmark = Benchmark.from_file(data_path)
-    _worker_state.update(benchmark=benchmark, settings=settings,
-                         mapper=PoolMapper(benchmark.hashes, benchmark.adjacency, benchmark.operations,
-                                           benchmark.num_vertices))
+    _worker_state.update(
+        benchmark=benchmark,
+        settings=settings,
+        mapper=PoolMapper(benchmark.hashes, benchmark.adjacency, benchmark.operations, benchmark.num_vertices),
+    )
 
 
 def _run_job(job: tuple[str, int, int, int]) -> TrialResult:

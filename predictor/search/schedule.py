@@ -5,6 +5,7 @@ five hundred it is not), so the default refits every 5 queries up to 50, every 1
 150, every 50 up to 300 and every 100 after: 28 fits for a 1000-query search from 10
 random queries, which keeps 50 such searches affordable on two cores.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

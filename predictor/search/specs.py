@@ -4,11 +4,12 @@ A spec is (matrix (7, 7) int8, op codes (7,) int8) with the input in slot 0 and 
 output in slot 6. Like the official `ModelSpec`, it may hold vertices that pruning drops;
 they are inherited by children and may be switched on by a later edge flip.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from predictor.cell import INTERIOR_OPS, MAX_VERTICES, Cell, InvalidCellError
+from predictor.data.cell import INTERIOR_OPS, MAX_VERTICES, Cell, InvalidCellError
 from predictor.search.pool_mapping import EMPTY_OP, fixed_layout
 
 Spec = tuple[np.ndarray, np.ndarray]
@@ -32,7 +33,9 @@ def to_cell(spec: Spec) -> Cell | None:
         return None
 
 
-def mutate(spec: Spec, rng: np.random.Generator, mutation_rate: float = 1.0, max_attempts: int = 1000) -> tuple[Spec, Cell]:
+def mutate(
+    spec: Spec, rng: np.random.Generator, mutation_rate: float = 1.0, max_attempts: int = 1000
+) -> tuple[Spec, Cell]:
     """NAS-Bench-101's mutation: flip each edge with prob rate/7, resample each op with prob rate/5.
 
     Repeated until the child is a valid cell (invalid specs are not architectures, they

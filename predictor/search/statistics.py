@@ -6,6 +6,7 @@ after q queries is the queried module with the best *observed* accuracy (what a 
 of the search would pick); it is scored by its *mean* validation accuracy over the
 file's repeats, the least noisy truth the file has.
 """
+
 from __future__ import annotations
 
 import math

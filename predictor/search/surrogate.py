@@ -1,10 +1,11 @@
 """Learned models inside a search: predictors fitted on the modules queried so far.
 
-The fit function is injected (by default the project's GCN, `predictor.training.fit`,
+The fit function is injected (by default the project's GCN, `predictor.gcn.training.fit`,
 imported when first needed), so strategies can be tested with any stand-in of the same
 signature: `fit(adjacency, operations, num_vertices, labels, config=..., seed=...)`
 returning an object with `predict(adjacency, operations, num_vertices) -> (m,)`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -14,11 +15,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from predictor.dataset import BLOWN_UP_ACCURACY
+from predictor.data.dataset import BLOWN_UP_ACCURACY
 from predictor.search.recipes import config_for_size
 
-DEFAULT_FIT = "predictor.training:fit"
-DEFAULT_FIT_TWO_STAGE = "predictor.two_stage:fit_two_stage"
+DEFAULT_FIT = "predictor.gcn.training:fit"
+DEFAULT_FIT_TWO_STAGE = "predictor.gcn.two_stage:fit_two_stage"
 
 
 class Model(Protocol):
@@ -34,8 +35,9 @@ def import_object(path: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def member_predictions(model: Model, adjacency: np.ndarray, operations: np.ndarray,
-                       num_vertices: np.ndarray) -> np.ndarray:
+def member_predictions(
+    model: Model, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray
+) -> np.ndarray:
     """(members, m): one row per network; a model trained as an ensemble (`predict_members`) gives one per member."""
     if callable(getattr(model, "predict_members", None)):
         return np.asarray(model.predict_members(adjacency, operations, num_vertices), dtype=np.float64)
@@ -46,8 +48,9 @@ def member_predictions(model: Model, adjacency: np.ndarray, operations: np.ndarr
 class FittedEnsemble:
     members: tuple[Model, ...]
 
-    def predict(self, adjacency: np.ndarray, operations: np.ndarray,
-                num_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(mean, standard deviation) over all member networks; the deviation is 0 for a single network."""
         if len(adjacency) == 0:
             return np.zeros(0), np.zeros(0)
@@ -63,8 +66,14 @@ class Surrogate:
     config: Any = None
     ensemble_size: int = 1
 
-    def train(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, labels: np.ndarray,
-              rng: np.random.Generator) -> FittedEnsemble:
+    def train(
+        self,
+        adjacency: np.ndarray,
+        operations: np.ndarray,
+        num_vertices: np.ndarray,
+        labels: np.ndarray,
+        rng: np.random.Generator,
+    ) -> FittedEnsemble:
         """Fit every member on the sound labels (blown-up runs, ~10% accuracy, are left out: they are noise)."""
         labels = np.asarray(labels, dtype=np.float64)
         sound = labels >= BLOWN_UP_ACCURACY
@@ -80,8 +89,9 @@ class Surrogate:
 class FittedTwoStage:
     model: Model  # `predict` gives NaN for the modules its classifier rejects
 
-    def predict(self, adjacency: np.ndarray, operations: np.ndarray,
-                num_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Regressor scores, every module the classifier rejects ranked after every one it keeps."""
         if len(adjacency) == 0:
             return np.zeros(0), np.zeros(0)
@@ -101,12 +111,27 @@ class TwoStageSurrogate:
     regressor_config: Any
     ensemble_size: int = 1
 
-    def train(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, labels: np.ndarray,
-              rng: np.random.Generator) -> FittedTwoStage | FittedEnsemble:
+    def train(
+        self,
+        adjacency: np.ndarray,
+        operations: np.ndarray,
+        num_vertices: np.ndarray,
+        labels: np.ndarray,
+        rng: np.random.Generator,
+    ) -> FittedTwoStage | FittedEnsemble:
         labels = np.asarray(labels, dtype=np.float64)
         seed = int(rng.integers(0, 2**31 - 1))
         try:
-            return FittedTwoStage(self.fit_two_stage(adjacency, operations, num_vertices, labels,
-                                                     self.classifier_config, self.regressor_config, seed=seed))
+            return FittedTwoStage(
+                self.fit_two_stage(
+                    adjacency,
+                    operations,
+                    num_vertices,
+                    labels,
+                    self.classifier_config,
+                    self.regressor_config,
+                    seed=seed,
+                )
+            )
         except ValueError:  # the classifier kept fewer modules than a regressor needs
             return Surrogate(self.fit, self.regressor_config).train(adjacency, operations, num_vertices, labels, rng)

@@ -5,6 +5,7 @@ accuracy of a top module is looked up in a dataset where it has one. The JSON wr
 here is what child training reads: per module its hash, pruned adjacency, op names,
 predicted accuracy and recorded validation accuracy (null when not recorded).
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,7 +35,7 @@ class RankedModule:
 
 def load_predictor(path: str | Path) -> Model:
     """A trained predictor from a checkpoint file, through the training library's loader."""
-    import predictor.training as training
+    import predictor.gcn.training as training
 
     for name in ("load", "load_predictor", "load_checkpoint"):
         if callable(getattr(training, name, None)):
@@ -42,7 +43,7 @@ def load_predictor(path: str | Path) -> Model:
     holder = getattr(training, "Predictor", None)
     if holder is not None and callable(getattr(holder, "load", None)):
         return holder.load(path)
-    raise ImportError("predictor.training offers no checkpoint loader (load / Predictor.load)")
+    raise ImportError("predictor.gcn.training offers no checkpoint loader (load / Predictor.load)")
 
 
 def score_space(model: Model, space: Any, batch_size: int = PREDICT_BATCH) -> np.ndarray:
@@ -54,8 +55,9 @@ def score_space(model: Model, space: Any, batch_size: int = PREDICT_BATCH) -> np
     scores = np.empty(len(space.hashes), dtype=np.float64)
     for start in range(0, len(scores), batch_size):
         chunk = slice(start, start + batch_size)
-        scores[chunk] = np.asarray(model.predict(space.adjacency[chunk], space.operations[chunk],
-                                                 space.num_vertices[chunk])).ravel()
+        scores[chunk] = np.asarray(
+            model.predict(space.adjacency[chunk], space.operations[chunk], space.num_vertices[chunk])
+        ).ravel()
     return scores
 
 
@@ -66,11 +68,13 @@ def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -scores[candidates]))]
 
 
-def recorded_accuracies(data_path: str | Path | None, hashes: list[str]) -> dict[str, tuple[float | None, float | None]]:
+def recorded_accuracies(
+    data_path: str | Path | None, hashes: list[str]
+) -> dict[str, tuple[float | None, float | None]]:
     """hash -> (mean validation, mean test accuracy) for the hashes the dataset holds."""
     if data_path is None or not Path(data_path).is_file():
         return {}
-    from predictor.dataset import ModuleNotInDatasetError, NASBench
+    from predictor.data.dataset import ModuleNotInDatasetError, NASBench
 
     found = {}
     with NASBench(data_path) as bench:
@@ -85,7 +89,9 @@ def recorded_accuracies(data_path: str | Path | None, hashes: list[str]) -> dict
     return found
 
 
-def rank_top_k(model: Model, space: Any, k: int, data_path: str | Path | None = None) -> tuple[list[RankedModule], float]:
+def rank_top_k(
+    model: Model, space: Any, k: int, data_path: str | Path | None = None
+) -> tuple[list[RankedModule], float]:
     """(the k best modules of the space by predicted accuracy, seconds spent scoring)."""
     start = time.perf_counter()
     scores = score_space(model, space)
@@ -97,8 +103,17 @@ def rank_top_k(model: Model, space: Any, k: int, data_path: str | Path | None = 
     for rank, (index, module_hash) in enumerate(zip(best, hashes), start=1):
         cell = space.cell(int(index))
         validation, test = recorded.get(module_hash, (None, None))
-        ranked.append(RankedModule(rank, module_hash, cell.matrix.astype(int).tolist(), list(cell.ops),
-                                   float(scores[index]), validation, test))
+        ranked.append(
+            RankedModule(
+                rank,
+                module_hash,
+                cell.matrix.astype(int).tolist(),
+                list(cell.ops),
+                float(scores[index]),
+                validation,
+                test,
+            )
+        )
     return ranked, seconds
 
 
@@ -123,7 +138,8 @@ def write_top_k(path: str | Path, modules: list[RankedModule]) -> None:
             writer = csv.DictWriter(file, fieldnames=list(records[0]) if records else ["hash"])
             writer.writeheader()
             for record in records:
-                writer.writerow({key: json.dumps(value) if isinstance(value, list) else value
-                                 for key, value in record.items()})
+                writer.writerow(
+                    {key: json.dumps(value) if isinstance(value, list) else value for key, value in record.items()}
+                )
     else:
         path.write_text(json.dumps(records, indent=2) + "\n")

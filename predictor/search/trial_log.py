@@ -4,6 +4,7 @@
 one line per finished trial. `--resume` reruns only the trials the file does not hold,
 and refuses a file written for another run.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,13 @@ from predictor.search.runner import TrialResult
 
 def run_identity(data: str | Path, pool_size: int, budget: int, seed: int, settings: object) -> dict:
     settings_dict = asdict(settings) if hasattr(settings, "__dataclass_fields__") else repr(settings)
-    return {"data": str(Path(data).resolve()), "pool_size": pool_size, "budget": budget, "seed": seed,
-            "settings": json.loads(json.dumps(settings_dict, default=str))}
+    return {
+        "data": str(Path(data).resolve()),
+        "pool_size": pool_size,
+        "budget": budget,
+        "seed": seed,
+        "settings": json.loads(json.dumps(settings_dict, default=str)),
+    }
 
 
 def read_trials(path: str | Path, identity: dict) -> dict[tuple[str, int], TrialResult]:
@@ -38,9 +44,14 @@ def read_trials(path: str | Path, identity: dict) -> dict[tuple[str, int], Trial
             item = json.loads(line)
         except json.JSONDecodeError:  # a line cut short by the interruption
             continue
-        result = TrialResult(item["strategy"], item["trial"], np.array(item["rows"], dtype=np.int64),
-                             np.array(item["observed"]), np.array(item["edit_distances"], dtype=np.int64),
-                             item["seconds"])
+        result = TrialResult(
+            item["strategy"],
+            item["trial"],
+            np.array(item["rows"], dtype=np.int64),
+            np.array(item["observed"]),
+            np.array(item["edit_distances"], dtype=np.int64),
+            item["seconds"],
+        )
         trials[(result.strategy, result.trial)] = result
     return trials
 
@@ -56,8 +67,16 @@ class TrialWriter:
 
     def __call__(self, result: TrialResult) -> None:
         with open(self.path, "a") as file:
-            file.write(json.dumps({
-                "strategy": result.strategy, "trial": result.trial, "rows": result.rows.tolist(),
-                "observed": result.observed.tolist(), "edit_distances": result.edit_distances.tolist(),
-                "seconds": result.seconds,
-            }) + "\n")
+            file.write(
+                json.dumps(
+                    {
+                        "strategy": result.strategy,
+                        "trial": result.trial,
+                        "rows": result.rows.tolist(),
+                        "observed": result.observed.tolist(),
+                        "edit_distances": result.edit_distances.tolist(),
+                        "seconds": result.seconds,
+                    }
+                )
+                + "\n"
+            )

@@ -1,4 +1,5 @@
 """What every search strategy is: something that spends an oracle's budget, one query at a time."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

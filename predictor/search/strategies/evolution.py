@@ -4,6 +4,7 @@ Population 50, tournament 10, aging: each step the best of 10 random members is 
 (edges and ops, see `specs.mutate`), the child is queried and joins, the oldest member
 dies. The first 50 members are drawn uniformly from the pool, like random search.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -27,8 +28,10 @@ class RegularizedEvolution(Strategy):
         self.mutation_rate = mutation_rate
 
     def describe(self) -> str:
-        return (f"regularized evolution (population {self.population_size}, tournament {self.tournament_size}, "
-                f"mutation rate {self.mutation_rate})")
+        return (
+            f"regularized evolution (population {self.population_size}, tournament {self.tournament_size}, "
+            f"mutation rate {self.mutation_rate})"
+        )
 
     def _spec(self, oracle: Oracle, row: int, rng: np.random.Generator) -> Spec:
         b = oracle.benchmark

@@ -3,6 +3,7 @@
 Bigger cells tend to be more accurate on NAS-Bench-101, so this zero-cost ranking is the
 bar a learned predictor has to clear to be worth its training set.
 """
+
 from __future__ import annotations
 
 import numpy as np

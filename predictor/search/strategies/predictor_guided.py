@@ -8,6 +8,7 @@ Two protocols share this code:
 - one-shot (the paper, Wen et al. 2019): N = 172 random queries, one fit, then the pool
   in predicted order.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,8 +54,10 @@ class PredictorGuidedSearch(Strategy):
         one_shot = self.schedule == RetrainSchedule.never()
         protocol = "one fit" if one_shot else f"refit schedule {self.schedule.phases}"
         bonus = f", score = mean + {self.exploration} x std" if self.exploration else ""
-        return (f"{self.name}: {self.initial_queries} random queries, {protocol}, "
-                f"ensemble of {self.surrogate.ensemble_size}{bonus}")
+        return (
+            f"{self.name}: {self.initial_queries} random queries, {protocol}, "
+            f"ensemble of {self.surrogate.ensemble_size}{bonus}"
+        )
 
     def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
         for row in random_unqueried(oracle, min(self.initial_queries, oracle.remaining), rng):
@@ -62,8 +65,9 @@ class PredictorGuidedSearch(Strategy):
         b = oracle.benchmark
         while not oracle.exhausted:
             known = np.array(oracle.rows)
-            model = self.surrogate.train(b.adjacency[known], b.operations[known], b.num_vertices[known],
-                                         np.array(oracle.observed), rng)
+            model = self.surrogate.train(
+                b.adjacency[known], b.operations[known], b.num_vertices[known], np.array(oracle.observed), rng
+            )
             candidates = oracle.unqueried_rows()
             mean, spread = model.predict(b.adjacency[candidates], b.operations[candidates], b.num_vertices[candidates])
             order = candidates[ranked(mean + self.exploration * spread, rng)]

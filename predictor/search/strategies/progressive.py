@@ -7,11 +7,12 @@ few. Each round also re-grows the best cells after removing one of their vertice
 the search keeps refining once cells are full (5 interior vertices) or at the edge limit. Proposals go through the pool rule like every other strategy's, and,
 as in evolution, the module that answered a proposal is what the beams continue from.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from predictor.cell import MAX_VERTICES, Cell
+from predictor.data.cell import MAX_VERTICES, Cell
 from predictor.search.growth import expansions, seed_cells, trimmed
 from predictor.search.oracle import Oracle
 from predictor.search.pool_mapping import edit_codes
@@ -37,8 +38,10 @@ class ProgressiveSearch(Strategy):
         self.schedule = schedule
 
     def describe(self) -> str:
-        return (f"progressive growth (beam {self.beam_width}, surrogate ensemble of {self.surrogate.ensemble_size}, "
-                f"refit schedule {self.schedule.phases})")
+        return (
+            f"progressive growth (beam {self.beam_width}, surrogate ensemble of {self.surrogate.ensemble_size}, "
+            f"refit schedule {self.schedule.phases})"
+        )
 
     def _grown(self, answered: list[tuple[Cell, float]], level: int) -> list[tuple[np.ndarray, ...]]:
         """Expansions of two beams: the best answered cells with `level - 1` interior vertices (growing),
@@ -92,8 +95,9 @@ class ProgressiveSearch(Strategy):
             adjacency, operations, num_vertices = adjacency[new], operations[new], num_vertices[new]
 
             known = np.array(oracle.rows)
-            model = self.surrogate.train(b.adjacency[known], b.operations[known], b.num_vertices[known],
-                                         np.array(oracle.observed), rng)
+            model = self.surrogate.train(
+                b.adjacency[known], b.operations[known], b.num_vertices[known], np.array(oracle.observed), rng
+            )
             scores, _ = model.predict(adjacency, operations, num_vertices)
             wanted = min(self.schedule.queries_until_refit(oracle.num_queries), oracle.remaining)
             for i in ranked(scores, rng)[:wanted]:

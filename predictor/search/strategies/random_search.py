@@ -1,4 +1,5 @@
 """Random search: modules drawn uniformly from the pool, without replacement."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -13,11 +13,12 @@ are not architectures: they cost no query, are redrawn, and enter the update wit
 cells (64 invalid draws in a row) gets its last draw answered by the pool rule applied to
 the raw spec, so it keeps learning instead of stalling.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from predictor.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, Cell
+from predictor.data.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, Cell
 from predictor.search.oracle import Oracle
 from predictor.search.specs import NUM_INTERIOR, to_cell
 from predictor.search.strategies.base import Strategy
@@ -75,6 +76,7 @@ def _controller(hidden_size: int):
         def sample(self, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             """`count` independent cells: decisions (count, 26), and log-probability and entropy (count,)
             with their graphs, so the update needs no second pass."""
+
             def draw(step: int, log_p: torch.Tensor) -> torch.Tensor:
                 return torch.multinomial(log_p.detach().exp(), 1, generator=generator)[:, 0]
 
@@ -94,8 +96,14 @@ def decisions_to_spec(decisions: list[int]) -> tuple[np.ndarray, np.ndarray]:
 class Reinforce(Strategy):
     name = "reinforce"
 
-    def __init__(self, hidden_size: int = 32, learning_rate: float = 0.01, baseline_decay: float = 0.9,
-                 entropy_weight: float = 0.01, max_draws: int = 64):
+    def __init__(
+        self,
+        hidden_size: int = 32,
+        learning_rate: float = 0.01,
+        baseline_decay: float = 0.9,
+        entropy_weight: float = 0.01,
+        max_draws: int = 64,
+    ):
         self.hidden_size = hidden_size
         self.learning_rate = learning_rate
         self.baseline_decay = baseline_decay
@@ -103,8 +111,10 @@ class Reinforce(Strategy):
         self.max_draws = max_draws
 
     def describe(self) -> str:
-        return (f"REINFORCE (GRU {self.hidden_size}, Adam lr {self.learning_rate}, baseline decay "
-                f"{self.baseline_decay}, entropy weight {self.entropy_weight})")
+        return (
+            f"REINFORCE (GRU {self.hidden_size}, Adam lr {self.learning_rate}, baseline decay "
+            f"{self.baseline_decay}, entropy weight {self.entropy_weight})"
+        )
 
     def _draw(self, controller, generator) -> tuple[list, tuple]:
         """Sample until a valid cell comes up, at most `max_draws` times.

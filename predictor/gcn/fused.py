@@ -15,6 +15,7 @@ same code as one autograd node for other callers.
 Weights carry a leading member axis: an ensemble trains as one model, each member on its
 own mini-batches.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from predictor.cell import MAX_VERTICES
-from predictor.features import NUM_NODE_TYPES, GraphTensors
-from predictor.gemm import matmul_for
+from predictor.data.cell import MAX_VERTICES
+from predictor.gcn.features import NUM_NODE_TYPES, GraphTensors
+from predictor.gcn.gemm import matmul_for
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,16 @@ class GCNEnsemble(nn.Module):
             for f_in, f_out in zip(widths[:-1], widths[1:])
         )
         pooled = a.hidden * a.pooled_vectors
-        self.fc1_weight = nn.Parameter(_uniform((a.members, pooled, a.readout_hidden), pooled ** -0.5, generator))
+        self.fc1_weight = nn.Parameter(_uniform((a.members, pooled, a.readout_hidden), pooled**-0.5, generator))
         self.fc2_weight = nn.Parameter(
-            _uniform((a.members, a.readout_hidden, a.outputs), a.readout_hidden ** -0.5, generator)
+            _uniform((a.members, a.readout_hidden, a.outputs), a.readout_hidden**-0.5, generator)
         )
         if a.bias:
-            self.graph_biases = nn.ParameterList(nn.Parameter(torch.zeros(a.members, 2 * a.hidden)) for _ in range(a.layers))
-            self.fc1_bias = nn.Parameter(_uniform((a.members, a.readout_hidden), pooled ** -0.5, generator))
-            self.fc2_bias = nn.Parameter(_uniform((a.members, a.outputs), a.readout_hidden ** -0.5, generator))
+            self.graph_biases = nn.ParameterList(
+                nn.Parameter(torch.zeros(a.members, 2 * a.hidden)) for _ in range(a.layers)
+            )
+            self.fc1_bias = nn.Parameter(_uniform((a.members, a.readout_hidden), pooled**-0.5, generator))
+            self.fc2_bias = nn.Parameter(_uniform((a.members, a.outputs), a.readout_hidden**-0.5, generator))
         else:
             self.graph_biases = nn.ParameterList()
             self.fc1_bias = self.fc2_bias = None
@@ -127,8 +130,12 @@ class GCNEnsemble(nn.Module):
         batch, device, training = nodes.shape[1], nodes.device, dropout_masks is not None
         passes = self.passes(batch, device, training) if reuse_buffers else self._new_passes(batch, device, training)
         member_inputs = [
-            (_pick(nodes, member), _pick(propagation, member), _pick(pooling, member),
-             None if dropout_masks is None else [m[member] for m in dropout_masks])
+            (
+                _pick(nodes, member),
+                _pick(propagation, member),
+                _pick(pooling, member),
+                None if dropout_masks is None else [m[member] for m in dropout_masks],
+            )
             for member in range(self.architecture.members)
         ]
         return self.forward_members(passes, member_inputs), passes
@@ -136,8 +143,10 @@ class GCNEnsemble(nn.Module):
     def forward_members(self, passes: list[MemberPass], member_inputs: list[tuple]) -> torch.Tensor:
         """Outputs (E, B, outputs) of each member's pass on its own (nodes, propagation, pooling, masks)."""
         weights = self.member_weights()
-        outputs = [member_pass.forward(*inputs, weights[member])
-                   for member, (member_pass, inputs) in enumerate(zip(passes, member_inputs))]
+        outputs = [
+            member_pass.forward(*inputs, weights[member])
+            for member, (member_pass, inputs) in enumerate(zip(passes, member_inputs))
+        ]
         return outputs[0].unsqueeze(0) if len(outputs) == 1 else torch.stack(outputs)
 
     def _new_passes(self, batch: int, device: torch.device, training: bool) -> list[MemberPass]:
@@ -162,7 +171,9 @@ class GCNEnsemble(nn.Module):
             self._member_weights_key = key
         return self._member_weights
 
-    def backward_into(self, passes: list[MemberPass], grad_outputs: torch.Tensor, gradients: list[torch.Tensor]) -> None:
+    def backward_into(
+        self, passes: list[MemberPass], grad_outputs: torch.Tensor, gradients: list[torch.Tensor]
+    ) -> None:
         """Write the gradients of the weights into `gradients` (shaped like `flat_parameters`, e.g. their
         `.grad`), given d loss / d outputs (E, B, outputs) for the forward pass that gave `passes`."""
         for member, member_pass in enumerate(passes):
@@ -188,9 +199,13 @@ class GCNEnsemble(nn.Module):
         for start in range(0, len(graphs), batch_size):
             part = graphs.select(slice(start, start + batch_size))
             outputs, _ = self.forward_with_cache(
-                part.nodes[None], part.propagation[None], part.pooling[None], None, reuse_buffers=len(part) == batch_size
+                part.nodes[None],
+                part.propagation[None],
+                part.pooling[None],
+                None,
+                reuse_buffers=len(part) == batch_size,
             )
-            out[:, start:start + len(part)] = outputs
+            out[:, start : start + len(part)] = outputs
         return out
 
 
@@ -198,7 +213,7 @@ def _split_weights(architecture: Architecture, weights: list[torch.Tensor]):
     layers = architecture.layers
     graph, fc1, fc2 = weights[:layers], weights[layers], weights[layers + 1]
     if architecture.bias:
-        biases = weights[layers + 2:]
+        biases = weights[layers + 2 :]
         return graph, fc1, fc2, biases[:layers], biases[layers], biases[layers + 1]
     return graph, fc1, fc2, [None] * layers, None, None
 
@@ -297,7 +312,9 @@ class MemberPass:
         for layer in reversed(range(a.layers)):
             grad_x.mul_(masks[layer])
             torch.ops.aten.threshold_backward.grad_input(  # relu', into the diagonal blocks
-                grad_x.unsqueeze(-1).expand_as(self.mixed_diagonal[layer]), self.mixed_diagonal[layer], 0,
+                grad_x.unsqueeze(-1).expand_as(self.mixed_diagonal[layer]),
+                self.mixed_diagonal[layer],
+                0,
                 grad_input=self.grad_mixed_diagonal[layer],
             )
             grad_mixed = self.grad_mixed[layer].view(batch * 2 * v, -1)  # (B*14, 2H)
@@ -324,8 +341,14 @@ class DropoutMasks:
     fresh page-faulting allocations of a few MB every epoch.
     """
 
-    def __init__(self, architecture: Architecture, steps: int, batch: int, rng: np.random.Generator,
-                 device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        architecture: Architecture,
+        steps: int,
+        batch: int,
+        rng: np.random.Generator,
+        device: torch.device | str = "cpu",
+    ):
         self.rng = rng
         self.threshold = np.uint16(min(round(architecture.dropout * 65536), 65535))
         p = architecture.dropout
@@ -346,7 +369,7 @@ class DropoutMasks:
 
     def sample(self) -> list[torch.Tensor]:
         """New masks, written over the previous ones: use them before sampling again."""
-        bits = self.rng.bit_generator.random_raw(self.words).view(np.uint16)[:len(self.keep)]
+        bits = self.rng.bit_generator.random_raw(self.words).view(np.uint16)[: len(self.keep)]
         np.greater_equal(bits, self.threshold, out=self.keep)
         for keep, host, scale in zip(self.keep_parts, self.host_parts, self.scales):
             np.multiply(keep, scale, out=host)

@@ -3,16 +3,17 @@
 Everything a predictor needs is computed once, as arrays, so that training can index
 batches directly instead of re-encoding cells every step.
 """
+
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
 
-from predictor.cell import MAX_VERTICES, Cell
+from predictor.data.cell import MAX_VERTICES, Cell
 
 NUM_NODE_TYPES = 5  # output, input, conv3x3, conv1x1, maxpool3x3: one-hot index = op code + 2
 NUM_DIRECTIONS = 2  # along the edges, against them
@@ -140,7 +141,9 @@ def output_last_mask(num_vertices: np.ndarray) -> np.ndarray:
     return (slots < num_vertices[:, None] - 1) | (slots == MAX_VERTICES - 1)
 
 
-def output_last(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def output_last(
+    adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Move each graph's output vertex from V-1 to slot 6 (padding in between), keeping the upper triangle."""
     order = np.empty((len(num_vertices), MAX_VERTICES), dtype=np.int64)
     for v in range(2, MAX_VERTICES + 1):
@@ -157,7 +160,7 @@ def permute_vertices(adjacency: np.ndarray, operations: np.ndarray, order: np.nd
     return adjacency, operations
 
 
-@lru_cache(maxsize=None)
+@cache
 def _interior_orders(num_interior: int) -> np.ndarray:
     orders = list(itertools.permutations(range(1, num_interior + 1)))
     return np.array(orders, dtype=np.int64).reshape(len(orders), num_interior)

@@ -5,6 +5,7 @@ are written into one flat tensor, and the update is torch's fused Adam kernel on
 tensor, called directly: no per-parameter loop and no optimizer bookkeeping per step. Where
 the fused kernel is missing, the same update is done with a few whole-buffer operations.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,9 +32,9 @@ class FlatAdam:
         offset = 0
         for p in self.parameters:
             n = p.numel()
-            self.flat[offset:offset + n].copy_(p.detach().reshape(-1))
-            p.data = self.flat[offset:offset + n].view_as(p)
-            p.grad = self.flat_grad[offset:offset + n].view_as(p)
+            self.flat[offset : offset + n].copy_(p.detach().reshape(-1))
+            p.data = self.flat[offset : offset + n].view_as(p)
+            p.grad = self.flat_grad[offset : offset + n].view_as(p)
             offset += n
         self.exp_avg = torch.zeros_like(self.flat)
         self.exp_avg_sq = torch.zeros_like(self.flat)
@@ -48,9 +49,21 @@ class FlatAdam:
             try:
                 self._step_tensor.fill_(self.steps)
                 torch._fused_adam_(
-                    [self.flat], [self.flat_grad], [self.exp_avg], [self.exp_avg_sq], [], [self._step_tensor],
-                    lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=self.weight_decay,
-                    eps=self.eps, amsgrad=False, maximize=False, grad_scale=None, found_inf=None,
+                    [self.flat],
+                    [self.flat_grad],
+                    [self.exp_avg],
+                    [self.exp_avg_sq],
+                    [],
+                    [self._step_tensor],
+                    lr=self.lr,
+                    beta1=self.betas[0],
+                    beta2=self.betas[1],
+                    weight_decay=self.weight_decay,
+                    eps=self.eps,
+                    amsgrad=False,
+                    maximize=False,
+                    grad_scale=None,
+                    found_inf=None,
                 )
                 return
             except (RuntimeError, TypeError, NotImplementedError):
@@ -59,5 +72,5 @@ class FlatAdam:
         grad = self.flat_grad.add(self.flat, alpha=self.weight_decay) if self.weight_decay else self.flat_grad
         self.exp_avg.lerp_(grad, 1 - beta1)
         self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denominator = (self.exp_avg_sq.sqrt() / math.sqrt(1 - beta2 ** self.steps)).add_(self.eps)
-        self.flat.addcdiv_(self.exp_avg, denominator, value=-self.lr / (1 - beta1 ** self.steps))
+        denominator = (self.exp_avg_sq.sqrt() / math.sqrt(1 - beta2**self.steps)).add_(self.eps)
+        self.flat.addcdiv_(self.exp_avg, denominator, value=-self.lr / (1 - beta1**self.steps))

@@ -24,12 +24,12 @@ calls each (minutes of CPU). Instead the enumeration runs in two vectorised stag
 
 Both stages split their work over processes.
 """
+
 from __future__ import annotations
 
 import itertools
 import multiprocessing
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,8 +40,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from predictor.cell import MAX_EDGES, MAX_VERTICES, Cell
-from predictor.graph import INPUT_LABEL, OUTPUT_LABEL, edge_bit
+from predictor.data.atomic import atomic_output
+from predictor.data.cell import MAX_EDGES, MAX_VERTICES, Cell
+from predictor.data.graph import INPUT_LABEL, OUTPUT_LABEL, edge_bit
 
 try:  # CPython's own md5 costs less per call than the OpenSSL binding on short messages; same digests.
     from _md5 import md5 as _md5
@@ -317,7 +318,7 @@ def _same_first_round_message(
 def module_hashes(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Official module hashes (n,) S32 of n graphs with the same number of vertices.
 
-    The same result as `predictor.graph.hash_module` row by row, but every md5 message of
+    The same result as `predictor.data.graph.hash_module` row by row, but every md5 message of
     one refinement round is assembled with numpy, so the per-graph Python work is one
     md5 call per vertex and round.
     """
@@ -336,8 +337,7 @@ def module_hashes(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
     codes = initial_vertex_codes(matrices, labels).ravel()
     distinct_codes, code_index = np.unique(codes, return_inverse=True)
     round0 = [
-        _md5(str((int(c) // 64, int(c) // 8 % 8, int(c) % 8 + OUTPUT_LABEL)).encode()).digest()
-        for c in distinct_codes
+        _md5(str((int(c) // 64, int(c) // 8 % 8, int(c) % 8 + OUTPUT_LABEL)).encode()).digest() for c in distinct_codes
     ]
     digests = np.frombuffer(b"".join(round0), dtype=np.uint8).reshape(-1, 16)[code_index.ravel()]  # (n * V, 16)
 
@@ -528,10 +528,8 @@ def _read_cache(path: Path, max_vertices: int, max_edges: int) -> Space | None:
 
 def _write_cache_atomically(space: Space, path: Path, max_vertices: int, max_edges: int) -> None:
     """Write to a temporary file next to `path`, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
+    with atomic_output(path, force=True) as temporary:
+        with open(temporary, "wb") as file:
             np.savez(
                 file,
                 format_version=np.array(CACHE_FORMAT_VERSION),
@@ -541,10 +539,6 @@ def _write_cache_atomically(space: Space, path: Path, max_vertices: int, max_edg
             )
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:  # KeyboardInterrupt included: leave no partial file behind
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def load_space(

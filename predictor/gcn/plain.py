@@ -3,13 +3,14 @@
 Kept as the yardstick: tests check that the fused `GCNEnsemble` computes the same outputs
 and gradients, and the speed benchmark times a plain training loop with it.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from predictor.gcn import GCNEnsemble
+from predictor.gcn.fused import GCNEnsemble
 
 
 def normalize_rows(adjacency: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,7 @@
 Predictions are batched (any number of modules, CPU or GPU) and returned as float64 numpy:
 predicted accuracy for a regressor, probability of being above the threshold for a classifier.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from predictor.cell import Cell
-from predictor.config import TrainConfig
-from predictor.features import cells_to_arrays, check_arrays, encode_graphs
-from predictor.gcn import Architecture, GCNEnsemble
-from predictor.runtime import resolve_device, torch_threads
+from predictor.data.atomic import atomic_output
+from predictor.data.cell import Cell
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.features import cells_to_arrays, check_arrays, encode_graphs
+from predictor.gcn.fused import Architecture, GCNEnsemble
+from predictor.gcn.runtime import resolve_device, torch_threads
 
 CHECKPOINT_FORMAT = "nb101-gcn-predictor"
 CHECKPOINT_VERSION = 1
@@ -59,8 +61,13 @@ class Predictor:
         with torch_threads(self.config.threads if self.device.type == "cpu" else None):
             for start in range(0, len(num_vertices), ENCODE_CHUNK):
                 chunk = slice(start, start + ENCODE_CHUNK)
-                graphs = encode_graphs(adjacency[chunk], operations[chunk], num_vertices[chunk], self.device,
-                                       self.network.architecture.readout)
+                graphs = encode_graphs(
+                    adjacency[chunk],
+                    operations[chunk],
+                    num_vertices[chunk],
+                    self.device,
+                    self.network.architecture.readout,
+                )
                 parts.append(self.network.predict(graphs, batch_size))
         if not parts:
             return torch.zeros(self.network.architecture.members, 0, self.network.architecture.outputs)
@@ -103,9 +110,8 @@ class Predictor:
             "info": json.dumps(self.info),
             "train_hashes": _hashes_to_tensor(self.train_hashes),
         }
-        temporary = path.with_name(f".{path.name}.tmp")
-        torch.save(payload, temporary)
-        temporary.replace(path)
+        with atomic_output(path, force=True) as temporary:
+            torch.save(payload, temporary)
         return path
 
     @classmethod
@@ -123,8 +129,14 @@ class Predictor:
         network = GCNEnsemble(Architecture(**json.loads(payload["architecture"])))
         network.load_state_dict(payload["state"])
         predictor = cls(
-            config, network, payload["threshold"], payload["auxiliary_mean"], payload["auxiliary_std"],
-            payload["history"], json.loads(payload["info"]), _tensor_to_hashes(payload.get("train_hashes")),
+            config,
+            network,
+            payload["threshold"],
+            payload["auxiliary_mean"],
+            payload["auxiliary_std"],
+            payload["history"],
+            json.loads(payload["info"]),
+            _tensor_to_hashes(payload.get("train_hashes")),
         )
         return predictor.to(resolve_device(device))
 
@@ -132,7 +144,9 @@ class Predictor:
 def _hashes_to_tensor(hashes: np.ndarray | None) -> torch.Tensor | None:
     if hashes is None:
         return None
-    return torch.from_numpy(np.frombuffer(np.asarray(hashes, dtype="S32").tobytes(), dtype=np.uint8).reshape(-1, 32).copy())
+    return torch.from_numpy(
+        np.frombuffer(np.asarray(hashes, dtype="S32").tobytes(), dtype=np.uint8).reshape(-1, 32).copy()
+    )
 
 
 def _tensor_to_hashes(tensor: torch.Tensor | None) -> np.ndarray | None:

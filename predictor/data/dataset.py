@@ -3,6 +3,7 @@
 Opening reads only the hash column (for lookups); the metrics block is read once, on
 first use. Metric names are the official ones (`final_validation_accuracy`, ...).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -13,8 +14,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from predictor.cell import Cell
-from predictor.convert import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS, NUM_REPEATS
+from predictor.data.cell import Cell
+from predictor.data.schema import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS, NUM_REPEATS
 
 BLOWN_UP_ACCURACY = 0.2  # a final accuracy below this is a run that diverged (~10% = chance)
 
@@ -37,7 +38,9 @@ class NASBench:
                 "python tools/nasbench_tfrecord_converter.py --input PATH.tfrecord --output " + str(self.path)
             )
         self._file = h5py.File(self.path, "r")
-        missing = {"hash", "num_vertices", "trainable_parameters", "adjacency", "operations", "metrics"} - set(self._file)
+        missing = {"hash", "num_vertices", "trainable_parameters", "adjacency", "operations", "metrics"} - set(
+            self._file
+        )
         if missing:
             raise ValueError(f"{self.path}: not a NAS-Bench-101 HDF5 file (missing datasets {sorted(missing)})")
         self.hashes: np.ndarray = self._file["hash"][:].astype("S32")

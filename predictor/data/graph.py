@@ -5,6 +5,7 @@ over (out-degree, in-degree, label) of every vertex, refined by the sorted hashe
 in- and out-neighbours for as many rounds as there are vertices. It must stay
 bit-for-bit equal to the official one, since it is the key of every dataset row.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -69,10 +70,7 @@ def hash_module(matrix: np.ndarray, labels: Sequence[int]) -> str:
     n = len(matrix)
     in_degree = matrix.sum(axis=0).tolist()
     out_degree = matrix.sum(axis=1).tolist()
-    hashes = [
-        hashlib.md5(str((out_degree[v], in_degree[v], int(labels[v]))).encode()).hexdigest()
-        for v in range(n)
-    ]
+    hashes = [hashlib.md5(str((out_degree[v], in_degree[v], int(labels[v]))).encode()).hexdigest() for v in range(n)]
     predecessors = [np.flatnonzero(matrix[:, v]).tolist() for v in range(n)]
     successors = [np.flatnonzero(matrix[v]).tolist() for v in range(n)]
     for _ in range(n):

@@ -6,6 +6,7 @@ fast is around it: graphs are encoded once, each epoch's batches and dropout mas
 gathered in one go, the network is hand-fused (`predictor.gcn`) and Adam updates one flat
 buffer. A seed fixes everything: initial weights, batch order and dropout.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,19 +17,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from predictor.config import TrainConfig
-from predictor.features import GraphTensors, check_arrays, encode_graphs
-from predictor.flat_adam import FlatAdam
-from predictor.gcn import Architecture, DropoutMasks, GCNEnsemble
-from predictor.losses import (
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.features import GraphTensors, check_arrays, encode_graphs
+from predictor.gcn.flat_adam import FlatAdam
+from predictor.gcn.fused import Architecture, DropoutMasks, GCNEnsemble
+from predictor.gcn.losses import (
     classification_loss,
     huber_loss,
     masked_regression_loss,
     pairwise_ranking_loss,
     regression_loss,
 )
-from predictor.model import Predictor, load
-from predictor.runtime import resolve_device, torch_threads
+from predictor.gcn.model import Predictor, load
+from predictor.gcn.runtime import resolve_device, torch_threads
 
 __all__ = ["TrainConfig", "Predictor", "fit", "load", "classification_threshold"]
 
@@ -99,14 +100,21 @@ def fit(
             if config.label_floor is not None:
                 main_target = np.maximum(main_target, np.float32(config.label_floor))
         targets = torch.from_numpy(
-            np.concatenate([main_target[:, None], ((auxiliary - auxiliary_mean) / auxiliary_std)], axis=1)
-            .astype(np.float32)
+            np.concatenate([main_target[:, None], ((auxiliary - auxiliary_mean) / auxiliary_std)], axis=1).astype(
+                np.float32
+            )
         ).to(device)
         graphs = encode_graphs(adjacency, operations, num_vertices, device, config.readout)
         architecture = Architecture(
-            members=config.ensemble, hidden=config.hidden, layers=config.layers,
-            readout_hidden=config.readout_hidden, outputs=targets.shape[1], dropout=config.dropout,
-            bias=config.bias, readout_activation=config.readout_activation, readout=config.readout,
+            members=config.ensemble,
+            hidden=config.hidden,
+            layers=config.layers,
+            readout_hidden=config.readout_hidden,
+            outputs=targets.shape[1],
+            dropout=config.dropout,
+            bias=config.bias,
+            readout_activation=config.readout_activation,
+            readout=config.readout,
         )
         network = GCNEnsemble(architecture, torch.Generator().manual_seed(seed)).to(device)
         history = _train(network, graphs, targets, config, seed, progress, on_epoch)
@@ -134,7 +142,10 @@ def _objective(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tu
                 rank_loss, rank_gradient = pairwise_ranking_loss(
                     predicted, target, config.ranking_loss, config.ranking_margin
                 )
-                loss, gradient = loss + config.ranking_weight * rank_loss, gradient + config.ranking_weight * rank_gradient
+                loss, gradient = (
+                    loss + config.ranking_weight * rank_loss,
+                    gradient + config.ranking_weight * rank_gradient,
+                )
         if outputs.shape[-1] == 1:
             return loss, gradient.unsqueeze(-1)
         auxiliary_loss, auxiliary_gradient = masked_regression_loss(outputs[..., 1:], targets[..., 1:])
@@ -146,8 +157,15 @@ def _objective(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tu
     return objective
 
 
-def _train(network: GCNEnsemble, graphs: GraphTensors, targets: torch.Tensor, config: TrainConfig, seed: int,
-           progress: bool, on_epoch: Callable[[int, float], None] | None) -> list[float]:
+def _train(
+    network: GCNEnsemble,
+    graphs: GraphTensors,
+    targets: torch.Tensor,
+    config: TrainConfig,
+    seed: int,
+    progress: bool,
+    on_epoch: Callable[[int, float], None] | None,
+) -> list[float]:
     device = targets.device
     n, members = len(targets), config.ensemble
     batch = min(config.batch_size, n)

@@ -1,4 +1,5 @@
 """Every setting of predictor training in one frozen record, with the paper's values and the recommended ones."""
+
 from __future__ import annotations
 
 import dataclasses

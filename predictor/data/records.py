@@ -6,6 +6,7 @@ CRC32C(data)` (little-endian); `data` is the JSON list
 Every problem is reported as a `RecordError` naming the file, the record index and
 the byte offset, so that a bad download is found and located at once.
 """
+
 from __future__ import annotations
 
 import binascii
@@ -18,8 +19,8 @@ from pathlib import Path
 import google_crc32c
 import numpy as np
 
-from predictor.cell import INPUT, INTERIOR_OPS, OUTPUT
-from predictor.model_metrics import ModelMetrics
+from predictor.data.cell import INPUT, INTERIOR_OPS, OUTPUT
+from predictor.data.model_metrics import ModelMetrics
 
 HEADER_SIZE = 12  # u64 length + u32 masked crc
 FOOTER_SIZE = 4
@@ -78,7 +79,9 @@ def read_blocks(path: str | Path, block_size: int = 8 << 20) -> Iterator[Block]:
                 length, length_crc = unpack_length(buffer, position)
                 crc = crc32c(buffer[position : position + 8])  # masked_crc32c, inlined: once per record
                 if ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF != length_crc:
-                    raise RecordError(path, index, offset + position, "length CRC mismatch (not a tfrecord, or corrupted)")
+                    raise RecordError(
+                        path, index, offset + position, "length CRC mismatch (not a tfrecord, or corrupted)"
+                    )
                 end = position + HEADER_SIZE + length + FOOTER_SIZE
                 if end > len(buffer):
                     break
@@ -88,7 +91,12 @@ def read_blocks(path: str | Path, block_size: int = 8 << 20) -> Iterator[Block]:
                 yield Block(str(path), first_index, offset, buffer[:position])
             if not chunk:
                 if position < len(buffer):
-                    raise RecordError(path, index, offset + position, f"file truncated: {len(buffer) - position} trailing bytes do not make a whole record")
+                    raise RecordError(
+                        path,
+                        index,
+                        offset + position,
+                        f"file truncated: {len(buffer) - position} trailing bytes do not make a whole record",
+                    )
                 return
             offset += position
             pending = buffer[position:]

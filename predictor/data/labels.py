@@ -1,4 +1,5 @@
 """Which accuracy a predictor learns: budget, repeat, field and evaluation point, read from a NASBench file."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,8 +7,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from predictor.convert import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS
-from predictor.dataset import NASBench
+from predictor.data.dataset import NASBench
+from predictor.data.schema import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS
 
 
 @dataclass(frozen=True)
@@ -49,4 +50,6 @@ def auxiliary_labels(bench: NASBench, budgets: Sequence[int], base: LabelSpec = 
     """(N, len(budgets)) the same kind of label at other budgets (NaN where absent), or None for no budgets."""
     if not budgets:
         return None
-    return np.stack([LabelSpec(budget, base.repeat, base.field, base.point).values(bench) for budget in budgets], axis=1)
+    return np.stack(
+        [LabelSpec(budget, base.repeat, base.field, base.point).values(bench) for budget in budgets], axis=1
+    )

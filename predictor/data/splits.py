@@ -6,17 +6,18 @@ holds the modules whose 108-epoch final validation accuracy (repeat 0, blown-up 
 replaced as in `NASBench.accuracy`) is above T; `T-N` is the intersection of the two.
 Hashes are stored so that a split can be re-applied to another conversion of the data.
 """
+
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from predictor.dataset import NASBench
+from predictor.data.atomic import atomic_output
+from predictor.data.dataset import NASBench
 
 DEFAULT_SIZES = (172, 334, 860)
 DEFAULT_THRESHOLDS = (0.91, 0.80)
@@ -77,13 +78,13 @@ def save_split(split: Split, directory: str | Path, source: dict) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{split.name}.npz"
-    temporary = directory / f".{split.name}.{os.getpid()}.tmp.npz"
-    try:
-        np.savez(temporary, rows=split.rows, hashes=split.hashes,
-                 meta=np.array(json.dumps({"name": split.name, "description": split.description, **source})))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with atomic_output(path, force=True) as temporary, open(temporary, "wb") as file:
+        np.savez(
+            file,
+            rows=split.rows,
+            hashes=split.hashes,
+            meta=np.array(json.dumps({"name": split.name, "description": split.description, **source})),
+        )
     return path
 
 

@@ -5,6 +5,7 @@ the cost); the parent only assigns rows and repeat indices and keeps compact num
 arrays, never one Python object per record, so memory stays bounded on the 5-million
 record release. The output is written to a temporary file and renamed at the end.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -19,14 +20,20 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from predictor.cell import MAX_VERTICES, OP_CODES
-from predictor.records import Block, RecordError, decode_fields, decode_metrics, frames, parse_graph, plain_fields, read_blocks
+from predictor.data.atomic import OutputExistsError, atomic_output
+from predictor.data.cell import MAX_VERTICES, OP_CODES
+from predictor.data.records import (
+    Block,
+    RecordError,
+    decode_fields,
+    decode_metrics,
+    frames,
+    parse_graph,
+    plain_fields,
+    read_blocks,
+)
+from predictor.data.schema import BUDGETS, EVALUATION_POINTS, FORMAT_VERSION, METRIC_FIELDS, NUM_REPEATS
 
-FORMAT_VERSION = 1
-BUDGETS = (4, 12, 36, 108)
-NUM_REPEATS = 3
-METRIC_FIELDS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
-EVALUATION_POINTS = ("halfway", "final")
 _NAN = float("nan")
 _BUDGET_INDEX = {budget: i for i, budget in enumerate(BUDGETS)}
 
@@ -158,7 +165,11 @@ class _Rows:
         capacity = max(size, 2 * capacity)
         for name in ("adjacency", "operations", "num_vertices", "parameters", "repeats_seen"):
             old = getattr(self, name)
-            new = np.zeros((capacity, *old.shape[1:]), old.dtype) if name != "parameters" else np.full(capacity, -1, old.dtype)
+            new = (
+                np.zeros((capacity, *old.shape[1:]), old.dtype)
+                if name != "parameters"
+                else np.full(capacity, -1, old.dtype)
+            )
             new[: len(old)] = old
             setattr(self, name, new)
 
@@ -187,7 +198,9 @@ class _Rows:
         if differs.any():
             bad = int(decoded.graph_records[np.flatnonzero(differs)[0]])
             raise RecordError(
-                self.path, decoded.first_index + bad, int(decoded.offsets[bad]),
+                self.path,
+                decoded.first_index + bad,
+                int(decoded.offsets[bad]),
                 f"module {decoded.hashes[bad].decode()} appears with two different graphs",
             )
 
@@ -197,7 +210,9 @@ class _Rows:
         if (budgets < 0).any():
             bad = int(np.flatnonzero(budgets < 0)[0])
             raise RecordError(
-                self.path, decoded.first_index + bad, int(decoded.offsets[bad]),
+                self.path,
+                decoded.first_index + bad,
+                int(decoded.offsets[bad]),
                 f"epoch budget {int(decoded.epochs[bad])} is not one of {BUDGETS}",
             )
         # Repeat index = order of appearance for (row, budget): earlier blocks, then earlier in this block.
@@ -212,7 +227,9 @@ class _Rows:
         if (repeats >= NUM_REPEATS).any():
             bad = int(np.flatnonzero(repeats >= NUM_REPEATS)[0])
             raise RecordError(
-                self.path, decoded.first_index + bad, int(decoded.offsets[bad]),
+                self.path,
+                decoded.first_index + bad,
+                int(decoded.offsets[bad]),
                 f"more than {NUM_REPEATS} repeats of module {decoded.hashes[bad].decode()} at {BUDGETS[budgets[bad]]} epochs",
             )
         np.maximum.at(self.repeats_seen, (rows, budgets), (repeats + 1).astype(np.int8))
@@ -261,7 +278,7 @@ def convert(
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such file")
     if output.exists() and not force:
-        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+        raise OutputExistsError(output)
     workers = workers or min(2, os.cpu_count() or 1)
     started = time.perf_counter()
     rows = _Rows(str(source))
@@ -309,19 +326,14 @@ def convert(
             "metrics_axes": "module, budget (epochs 4/12/36/108), repeat, point (halfway/final), field",
             "metrics_fields": ",".join(METRIC_FIELDS),
         },
+        force,
     )
     return {"modules": n, "records": num_records, "seconds": time.perf_counter() - started}
 
 
-def _write_hdf5(output: Path, datasets: dict[str, np.ndarray], attributes: dict) -> None:
-    """Write to a temporary file beside `output` and rename, so no half-written file is ever left."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
+def _write_hdf5(output: Path, datasets: dict[str, np.ndarray], attributes: dict, force: bool) -> None:
+    with atomic_output(output, force=force) as temporary:
         with h5py.File(temporary, "w") as file:
             for name, array in datasets.items():
                 file.create_dataset(name, data=array)
             file.attrs.update(attributes)
-        os.replace(temporary, output)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -1,13 +1,14 @@
 """K-fold cross-validation inside a training set: choose settings without looking at the evaluation split."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from predictor.config import TrainConfig
-from predictor.evaluation import classification_metrics, regression_metrics, summarise
-from predictor.training import fit
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.evaluation import classification_metrics, regression_metrics, summarise
+from predictor.gcn.training import fit
 
 
 @dataclass
@@ -50,8 +51,14 @@ def cross_validate(
     for index, held_out in enumerate(fold_indices(n, k, seed)):
         train = np.setdiff1d(np.arange(n), held_out)
         model = fit(
-            adjacency[train], operations[train], num_vertices[train], labels[train], config, seed + index,
-            auxiliary_labels=None if auxiliary_labels is None else auxiliary_labels[train], progress=progress,
+            adjacency[train],
+            operations[train],
+            num_vertices[train],
+            labels[train],
+            config,
+            seed + index,
+            auxiliary_labels=None if auxiliary_labels is None else auxiliary_labels[train],
+            progress=progress,
         )
         out_of_fold[held_out] = model.predict(adjacency[held_out], operations[held_out], num_vertices[held_out])
         folds.append(_metrics(model, out_of_fold[held_out], labels[held_out]))

@@ -4,6 +4,7 @@ Evaluation sets: "rest" (default) is every module of the file that was not used 
 training; "all" is every module, the paper's convention (training modules included); any
 other name is a split file from splits/, used as it is.
 """
+
 from __future__ import annotations
 
 import time
@@ -12,17 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor.config import TrainConfig
-from predictor.cross_validation import CrossValidation, cross_validate
-from predictor.dataset import NASBench
-from predictor.evaluation import classification_metrics, regression_metrics
-from predictor.labels import LabelSpec, auxiliary_labels
-from predictor.model import Predictor
-from predictor.plots import scatter_plot, training_curve
-from predictor.reporting import write_json
-from predictor.splits import load_split
-from predictor.training import fit
-from predictor.two_stage import TwoStagePredictor, fit_two_stage
+from predictor.data.atomic import write_json
+from predictor.data.dataset import NASBench
+from predictor.data.labels import LabelSpec, auxiliary_labels
+from predictor.data.splits import load_split
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.cross_validation import CrossValidation, cross_validate
+from predictor.gcn.evaluation import classification_metrics, regression_metrics
+from predictor.gcn.model import Predictor
+from predictor.gcn.plots import scatter_plot, training_curve
+from predictor.gcn.training import fit
+from predictor.gcn.two_stage import TwoStagePredictor, fit_two_stage
 
 REST = "rest"
 
@@ -54,8 +55,17 @@ class Modules:
 
     def subset(self, mask: np.ndarray, name: str, description: str) -> Modules:
         aux = None if self.auxiliary is None else self.auxiliary[mask]
-        return Modules(name, description, self.rows[mask], self.adjacency[mask], self.operations[mask],
-                       self.num_vertices[mask], self.labels[mask], self.hashes[mask], aux)
+        return Modules(
+            name,
+            description,
+            self.rows[mask],
+            self.adjacency[mask],
+            self.operations[mask],
+            self.num_vertices[mask],
+            self.labels[mask],
+            self.hashes[mask],
+            aux,
+        )
 
 
 def open_data(path: str | Path) -> NASBench:
@@ -63,8 +73,14 @@ def open_data(path: str | Path) -> NASBench:
     return NASBench(path)
 
 
-def modules(bench: NASBench, rows: np.ndarray, name: str, description: str, label: LabelSpec,
-            auxiliary_budgets: tuple[int, ...] = ()) -> Modules:
+def modules(
+    bench: NASBench,
+    rows: np.ndarray,
+    name: str,
+    description: str,
+    label: LabelSpec,
+    auxiliary_budgets: tuple[int, ...] = (),
+) -> Modules:
     """Modules at `rows` with their labels; modules without a label (NaN) are dropped, with a note."""
     rows = np.asarray(rows, dtype=np.int64)
     labels = label.values(bench)[rows]
@@ -72,18 +88,30 @@ def modules(bench: NASBench, rows: np.ndarray, name: str, description: str, labe
     notes = [] if known.all() else [f"{int((~known).sum())} modules without a {label.describe()} left out"]
     rows, labels = rows[known], labels[known]
     auxiliary = auxiliary_labels(bench, auxiliary_budgets, label)
-    return Modules(name, description, rows, bench.adjacency[rows], bench.operations[rows], bench.num_vertices[rows],
-                   labels, bench.hashes[rows], None if auxiliary is None else auxiliary[rows], notes)
+    return Modules(
+        name,
+        description,
+        rows,
+        bench.adjacency[rows],
+        bench.operations[rows],
+        bench.num_vertices[rows],
+        labels,
+        bench.hashes[rows],
+        None if auxiliary is None else auxiliary[rows],
+        notes,
+    )
 
 
-def training_modules(bench: NASBench, split: str, splits_dir: Path, label: LabelSpec,
-                     auxiliary_budgets: tuple[int, ...] = ()) -> Modules:
+def training_modules(
+    bench: NASBench, split: str, splits_dir: Path, label: LabelSpec, auxiliary_budgets: tuple[int, ...] = ()
+) -> Modules:
     chosen = load_split(split, bench, splits_dir)
     return modules(bench, chosen.rows, chosen.name, chosen.description or chosen.name, label, auxiliary_budgets)
 
 
-def evaluation_modules(bench: NASBench, name: str | None, splits_dir: Path, label: LabelSpec,
-                       train_hashes: np.ndarray | None) -> Modules:
+def evaluation_modules(
+    bench: NASBench, name: str | None, splits_dir: Path, label: LabelSpec, train_hashes: np.ndarray | None
+) -> Modules:
     """The evaluation set named `name` (None = "rest"); says how many training modules it holds."""
     name = name or REST
     trained = np.isin(bench.hashes, train_hashes) if train_hashes is not None else np.zeros(len(bench), bool)
@@ -105,8 +133,9 @@ def evaluation_modules(bench: NASBench, name: str | None, splits_dir: Path, labe
 
 # --- regressor / classifier ------------------------------------------------------------
 def train(train_set: Modules, config: TrainConfig, seed: int, progress: bool = True) -> Predictor:
-    model = fit(*train_set.arrays(), train_set.labels, config, seed, auxiliary_labels=train_set.auxiliary,
-                progress=progress)
+    model = fit(
+        *train_set.arrays(), train_set.labels, config, seed, auxiliary_labels=train_set.auxiliary, progress=progress
+    )
     model.train_hashes = train_set.hashes
     model.info.update(train_split=train_set.name)
     return model
@@ -121,13 +150,18 @@ def evaluate(model: Predictor, eval_set: Modules) -> tuple[dict, np.ndarray]:
         metrics = {"threshold": model.threshold, **classification_metrics(predicted, eval_set.labels > model.threshold)}
     else:
         metrics = regression_metrics(predicted, eval_set.labels)
-    metrics.update(eval_split=eval_set.name, eval_split_description=eval_set.description,
-                   eval_notes=eval_set.notes, predict_seconds=round(seconds, 3))
+    metrics.update(
+        eval_split=eval_set.name,
+        eval_split_description=eval_set.description,
+        eval_notes=eval_set.notes,
+        predict_seconds=round(seconds, 3),
+    )
     return metrics, predicted
 
 
-def write_run(out: Path, model: Predictor, metrics: dict, predicted: np.ndarray, eval_set: Modules,
-              extra: dict) -> dict[str, Path]:
+def write_run(
+    out: Path, model: Predictor, metrics: dict, predicted: np.ndarray, eval_set: Modules, extra: dict
+) -> dict[str, Path]:
     """Checkpoint, metrics JSON (with the configuration), scatter plot and training curve."""
     out.mkdir(parents=True, exist_ok=True)
     files = {"checkpoint": model.save(out / "model.pt")}
@@ -141,29 +175,48 @@ def write_run(out: Path, model: Predictor, metrics: dict, predicted: np.ndarray,
 
 
 # --- cross-validation ------------------------------------------------------------------
-def run_cross_validation(train_set: Modules, config: TrainConfig, k: int, seed: int,
-                         progress: bool = False) -> CrossValidation:
-    return cross_validate(*train_set.arrays(), train_set.labels, config, k=k, seed=seed,
-                          auxiliary_labels=train_set.auxiliary, progress=progress)
+def run_cross_validation(
+    train_set: Modules, config: TrainConfig, k: int, seed: int, progress: bool = False
+) -> CrossValidation:
+    return cross_validate(
+        *train_set.arrays(),
+        train_set.labels,
+        config,
+        k=k,
+        seed=seed,
+        auxiliary_labels=train_set.auxiliary,
+        progress=progress,
+    )
 
 
 # --- two stages ------------------------------------------------------------------------
-def run_two_stage(train_set: Modules, eval_set: Modules, good_set: Modules, classifier_config: TrainConfig,
-                  regressor_config: TrainConfig, seed: int, progress: bool = True) -> tuple[TwoStagePredictor, Predictor, dict]:
+def run_two_stage(
+    train_set: Modules,
+    eval_set: Modules,
+    good_set: Modules,
+    classifier_config: TrainConfig,
+    regressor_config: TrainConfig,
+    seed: int,
+    progress: bool = True,
+) -> tuple[TwoStagePredictor, Predictor, dict]:
     """Two-stage predictor and the regressor alone (all training modules), compared on `good_set`.
 
     Returns the two models and a metrics dict: the filter's classification figures on the
     evaluation set, both regressors on the good modules, and both rankings' top-k picks.
     """
-    two_stage = fit_two_stage(*train_set.arrays(), train_set.labels, classifier_config, regressor_config, seed,
-                              progress=progress)
-    alone = fit(*train_set.arrays(), train_set.labels, regressor_config.replace(task="regression"), seed,
-                progress=progress)
+    two_stage = fit_two_stage(
+        *train_set.arrays(), train_set.labels, classifier_config, regressor_config, seed, progress=progress
+    )
+    alone = fit(
+        *train_set.arrays(), train_set.labels, regressor_config.replace(task="regression"), seed, progress=progress
+    )
     for model in (two_stage.classifier, two_stage.regressor, alone):
         model.train_hashes = train_set.hashes
     threshold = two_stage.classifier.threshold
     kept = two_stage.keep(*eval_set.arrays())
-    filter_metrics = classification_metrics(two_stage.classifier.predict(*eval_set.arrays()), eval_set.labels > threshold)
+    filter_metrics = classification_metrics(
+        two_stage.classifier.predict(*eval_set.arrays()), eval_set.labels > threshold
+    )
     ranked = two_stage.rank(*eval_set.arrays())
     pipeline = regression_metrics(-np.argsort(ranked).astype(float), eval_set.labels)
     metrics = {
@@ -174,9 +227,11 @@ def run_two_stage(train_set: Modules, eval_set: Modules, good_set: Modules, clas
         "two_stage_regressor": regression_metrics(two_stage.regressor.predict(*good_set.arrays()), good_set.labels),
         "regressor_alone": regression_metrics(alone.predict(*good_set.arrays()), good_set.labels),
         "two_stage_ranking": {k: v for k, v in pipeline.items() if k.startswith("top") or k == "n"},
-        "regressor_alone_ranking": {k: v for k, v in regression_metrics(alone.predict(*eval_set.arrays()),
-                                                                       eval_set.labels).items()
-                                    if k.startswith("top") or k == "n"},
+        "regressor_alone_ranking": {
+            k: v
+            for k, v in regression_metrics(alone.predict(*eval_set.arrays()), eval_set.labels).items()
+            if k.startswith("top") or k == "n"
+        },
         "eval_split": eval_set.name,
     }
     return two_stage, alone, metrics

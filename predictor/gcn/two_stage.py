@@ -3,6 +3,7 @@
 The regressor is trained only on the training modules the filter keeps, so its whole
 capacity goes to telling good modules apart (Wen et al. report MSE 0.66 on modules above 91%).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor.config import TrainConfig
-from predictor.model import Predictor
-from predictor.training import fit
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.model import Predictor
+from predictor.gcn.training import fit
 
 MIN_KEPT = 2
 
@@ -47,7 +48,9 @@ class TwoStagePredictor:
     @classmethod
     def load(cls, directory: str | Path, device: str = "auto") -> TwoStagePredictor:
         directory = Path(directory)
-        return cls(Predictor.load(directory / "classifier.pt", device), Predictor.load(directory / "regressor.pt", device))
+        return cls(
+            Predictor.load(directory / "classifier.pt", device), Predictor.load(directory / "regressor.pt", device)
+        )
 
 
 def fit_two_stage(
@@ -61,15 +64,29 @@ def fit_two_stage(
     progress: bool = False,
 ) -> TwoStagePredictor:
     """Fit the classifier on every training module, then the regressor on those it keeps."""
-    classifier = fit(adjacency, operations, num_vertices, labels, classifier_config.replace(task="classification"),
-                     seed, progress=progress)
+    classifier = fit(
+        adjacency,
+        operations,
+        num_vertices,
+        labels,
+        classifier_config.replace(task="classification"),
+        seed,
+        progress=progress,
+    )
     kept = classifier.predict(adjacency, operations, num_vertices) > 0.5
     if kept.sum() < MIN_KEPT:
         raise ValueError(
             f"the classifier keeps {int(kept.sum())} of {len(kept)} training modules (threshold "
             f"{classifier.threshold:.4f}); lower the threshold or use more training modules"
         )
-    regressor = fit(adjacency[kept], operations[kept], num_vertices[kept], labels[kept],
-                    regressor_config.replace(task="regression"), seed, progress=progress)
+    regressor = fit(
+        adjacency[kept],
+        operations[kept],
+        num_vertices[kept],
+        labels[kept],
+        regressor_config.replace(task="regression"),
+        seed,
+        progress=progress,
+    )
     regressor.info["trained_on_kept"] = int(kept.sum())
     return TwoStagePredictor(classifier, regressor)

@@ -5,6 +5,7 @@ members are summed, so each member gets exactly the gradient it would get alone.
 gradients are explicit because the network's backward pass is hand-written too: a training
 step then needs no autograd graph at all.
 """
+
 from __future__ import annotations
 
 import torch

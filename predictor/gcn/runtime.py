@@ -4,6 +4,7 @@ The predictor's matrices are tiny (batches of 7 x 7 graphs), so extra CPU thread
 wait on each other, and on a busy machine they can make a call many times slower; one
 thread is the default for training and prediction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import torch
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """"auto" (or None) = cuda if available, else cpu."""
+    """ "auto" (or None) = cuda if available, else cpu."""
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)

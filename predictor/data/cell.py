@@ -4,6 +4,7 @@ Mirrors the official `ModelSpec`: vertices that are not on an input -> output pa
 removed before the spec is checked against the space's limits and hashed, so that two
 specs describing the same computation get the same hash.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from predictor.graph import INPUT_LABEL, OUTPUT_LABEL, hash_module, reachable_from_input, reaching_output
+from predictor.data.graph import INPUT_LABEL, OUTPUT_LABEL, hash_module, reachable_from_input, reaching_output
 
 INPUT = "input"
 OUTPUT = "output"

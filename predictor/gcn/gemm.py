@@ -6,6 +6,7 @@ processor has it and is about 1.5x faster for the GCN's (70 x 144) x (144 x 288)
 The oneDNN path is used only if it exists and gives the same result as `torch.mm` on a probe;
 set PREDICTOR_GEMM=torch to turn it off.
 """
+
 from __future__ import annotations
 
 import os

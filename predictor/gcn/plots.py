@@ -1,4 +1,5 @@
 """Figures of a training run: predicted vs true accuracy, and the training curve (files, no display)."""
+
 from __future__ import annotations
 
 from pathlib import Path

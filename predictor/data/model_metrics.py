@@ -20,6 +20,7 @@ the official one (nasbench/lib/model_metrics.proto):
       optional string checkpoint_path = 6;
     }
 """
+
 from __future__ import annotations
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory

@@ -4,20 +4,21 @@ The graphs are real (from the enumeration or a dataset); the metrics are random 
 every evaluation point carries `checkpoint_path = "synthetic"`, so such a file can
 never be mistaken for real accuracies.
 """
+
 from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from predictor.cell import OP_NAMES
-from predictor.model_metrics import ModelMetrics
-from predictor.records import frame
+from predictor.data.atomic import atomic_output
+from predictor.data.cell import OP_NAMES
+from predictor.data.model_metrics import ModelMetrics
+from predictor.data.records import frame
 
 SYNTHETIC_MARK = "synthetic"
 
@@ -55,6 +56,7 @@ def write_synthetic_tfrecord(
     repeats: int = 3,
     seed: int = 0,
     progress: bool = True,
+    force: bool = False,
 ) -> int:
     """Write one record per (module, budget, repeat) in the official order; returns the record count.
 
@@ -62,9 +64,8 @@ def write_synthetic_tfrecord(
     """
     rng = np.random.default_rng(seed)
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
-    try:
+    with atomic_output(path, force=force) as temporary:
         with open(temporary, "wb") as file:
             for row in tqdm(range(len(hashes)), desc="writing synthetic records", disable=not progress):
                 n = int(num_vertices[row])
@@ -76,7 +77,4 @@ def write_synthetic_tfrecord(
                         payload = _metrics_payload(rng, epochs, parameters)
                         file.write(frame(record_data(module_hash, epochs, adjacency[row, :n, :n], ops, payload)))
                         count += 1
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
     return count

@@ -1,4 +1,5 @@
 """Quality figures of a predictor: how well it ranks and fits accuracies, and how good its top picks are."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,7 +18,10 @@ def regression_metrics(predicted: np.ndarray, true: np.ndarray, top_k: Sequence[
     if predicted.shape != true.shape or predicted.ndim != 1:
         raise ValueError(f"predicted {predicted.shape} and true {true.shape} must be equal 1-D shapes")
     n = len(true)
-    metrics: dict[str, float] = {"n": n, "mse": float(np.mean((100 * predicted - 100 * true) ** 2)) if n else float("nan")}
+    metrics: dict[str, float] = {
+        "n": n,
+        "mse": float(np.mean((100 * predicted - 100 * true) ** 2)) if n else float("nan"),
+    }
     constant = n < 2 or np.ptp(predicted) == 0 or np.ptp(true) == 0
     metrics["kendall_tau"] = float("nan") if constant else float(kendalltau(predicted, true).statistic)
     metrics["spearman"] = float("nan") if constant else float(spearmanr(predicted, true).statistic)
