@@ -26,63 +26,24 @@ from predictor.search.strategies.base import Strategy
 NUM_OPS = len(INTERIOR_OPS)
 _EDGES = [(x, y) for y in range(1, MAX_VERTICES) for x in range(y)]  # 21, in the official bit order
 NUM_DECISIONS = NUM_INTERIOR + len(_EDGES)
-_START = NUM_OPS + 2  # token ids: ops 0..2, edge off 3, edge on 4, start 5
 INVALID_REWARD = 0.0  # what an invalid draw teaches the controller (it costs no query)
 MAX_ADVANTAGE = 5.0
 _DRAWS_PER_BATCH = 4  # invalid draws are common early on; a small batch costs about as much as one draw
 
 
 def _controller(hidden_size: int):
+    """5 op decisions (kind 0), then 21 edge decisions (kind 1: off/on); never a 10th edge."""
     import torch
-    from torch import nn
 
-    class Controller(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.tokens = nn.Embedding(_START + 1, hidden_size)
-            self.positions = nn.Embedding(NUM_DECISIONS, hidden_size)
-            self.cell = nn.GRUCell(hidden_size, hidden_size)
-            self.op_head = nn.Linear(hidden_size, NUM_OPS)
-            self.edge_head = nn.Linear(hidden_size, 2)
+    from predictor.search.controller import SequenceController
 
-        def _step(self, step: int, token: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            state = self.cell(self.tokens(token) + self.positions.weight[step], state)
-            return (self.op_head if step < NUM_INTERIOR else self.edge_head)(state), state
+    def forbid(step: int, decisions: list[torch.Tensor]) -> torch.Tensor | None:
+        if step < NUM_INTERIOR:
+            return None
+        edges_on = sum(decisions[NUM_INTERIOR:], torch.zeros_like(decisions[0]))
+        return (edges_on >= MAX_EDGES)[:, None] & (torch.arange(2) == 1)
 
-        def _distribution(self, step: int, logits: torch.Tensor, edges_on: torch.Tensor) -> torch.Tensor:
-            """Log-probabilities of a step; once 9 edges are on, further edges are forced off."""
-            if step >= NUM_INTERIOR:
-                full = (edges_on >= MAX_EDGES)[:, None] & (torch.arange(2) == 1)
-                logits = logits.masked_fill(full, float("-inf"))
-            return torch.log_softmax(logits, dim=-1)
-
-        def _run(self, count: int, decide) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            state = torch.zeros(count, hidden_size)
-            token = torch.full((count,), _START)
-            edges_on = torch.zeros(count, dtype=torch.long)
-            log_probability, entropy, decisions = torch.zeros(count), torch.zeros(count), []
-            for step in range(NUM_DECISIONS):
-                logits, state = self._step(step, token, state)
-                log_p = self._distribution(step, logits, edges_on)
-                choice = decide(step, log_p)
-                decisions.append(choice)
-                log_probability = log_probability + log_p.gather(1, choice[:, None])[:, 0]
-                entropy = entropy - (log_p.exp() * log_p.clamp(min=-1e9)).sum(dim=1)  # 0 * log 0 = 0, not NaN
-                if step >= NUM_INTERIOR:
-                    edges_on = edges_on + choice
-                token = choice if step < NUM_INTERIOR else choice + NUM_OPS
-            return torch.stack(decisions, dim=1), log_probability, entropy
-
-        def sample(self, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            """`count` independent cells: decisions (count, 26), and log-probability and entropy (count,)
-            with their graphs, so the update needs no second pass."""
-
-            def draw(step: int, log_p: torch.Tensor) -> torch.Tensor:
-                return torch.multinomial(log_p.detach().exp(), 1, generator=generator)[:, 0]
-
-            return self._run(count, draw)
-
-    return Controller()
+    return SequenceController([NUM_OPS, 2], [0] * NUM_INTERIOR + [1] * len(_EDGES), hidden_size, forbid=forbid)
 
 
 def decisions_to_spec(decisions: list[int]) -> tuple[np.ndarray, np.ndarray]:
