@@ -28,6 +28,19 @@ class OutputExistsError(FileExistsError):
         self.path = path
 
 
+def check_output(path: str | os.PathLike, *, force: bool = False) -> Path:
+    """`path` if a file may be written there: not a directory, not an existing file unless `force`.
+
+    Call it before the work that produces the output, so a run is refused before it starts.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; give the path of a file to write")
+    if path.exists() and not force:
+        raise OutputExistsError(path)
+    return path
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; when the block ends cleanly, put it in place.
@@ -36,9 +49,7 @@ def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[P
     is untouched. Without `force`, an existing `path`, also one that appeared while the
     block ran, raises `OutputExistsError`.
     """
-    path = Path(path)
-    if path.exists() and not force:
-        raise OutputExistsError(path)
+    path = check_output(path, force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from predictor.data.atomic import OutputExistsError, atomic_output
+from predictor.data.atomic import atomic_output, check_output
 from predictor.data.cell import MAX_VERTICES, OP_CODES
 from predictor.data.records import (
     Block,
@@ -59,6 +62,43 @@ _graphs_seen: dict[bytes, tuple[bytes, bytes]] = {}  # per process: first graph 
 
 def _reset_worker() -> None:
     _graphs_seen.clear()
+
+
+_INTERRUPTIONS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _interruptions_deferred() -> Iterator[None]:
+    """While worker processes are forked, Ctrl-C and SIGTERM are noted and delivered after, never lost.
+
+    (An exception raised by a signal handler inside os.fork's callbacks would be ignored.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    parent, pending = os.getpid(), []
+
+    def note(signum: int, frame) -> None:
+        if os.getpid() == parent:
+            pending.append(signum)
+        elif signum == signal.SIGTERM:  # a worker stopped before it started
+            os._exit(128 + signum)
+
+    previous = {signum: signal.signal(signum, note) for signum in _INTERRUPTIONS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if pending:
+            signal.raise_signal(pending[0])
+
+
+def _start_worker() -> None:
+    """Interruptions are the parent's to handle: it stops the pool on the way out (no orphans, no tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _reset_worker()
 
 
 def _point_values(point) -> list[float]:
@@ -256,7 +296,9 @@ def _decoded_blocks(path: str, workers: int) -> Iterator[tuple[Block, DecodedBlo
             yield block
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(workers, initializer=_reset_worker) as pool:
+    with _interruptions_deferred():
+        pool = context.Pool(workers, initializer=_start_worker)
+    with pool:
         for decoded in pool.imap(decode_block, handed_out(blocks), chunksize=1):
             yield in_flight.pop(0), decoded
 
@@ -272,13 +314,14 @@ def convert(
 ) -> dict:
     """Convert a NAS-Bench-101 tfrecord to the HDF5 schema of the project; returns a summary.
 
-    Refuses to overwrite `output` unless `force`; writes `output` atomically.
+    Refuses to overwrite `output` unless `force`, and an `output` that is `source` under any
+    name; writes `output` atomically, so an interruption leaves nothing behind.
     """
     source, output = Path(source), Path(output)
-    if not source.is_file():
-        raise FileNotFoundError(f"{source}: no such file")
-    if output.exists() and not force:
-        raise OutputExistsError(output)
+    check_source(source)
+    check_output(output, force=force)
+    if output.exists() and os.path.samefile(source, output):
+        raise ValueError(f"{output} is the input file {source}; choose another --output")
     workers = workers or min(2, os.cpu_count() or 1)
     started = time.perf_counter()
     rows = _Rows(str(source))
@@ -329,6 +372,14 @@ def convert(
         force,
     )
     return {"modules": n, "records": num_records, "seconds": time.perf_counter() - started}
+
+
+def check_source(source: Path) -> None:
+    """Refuse an input that is not a readable file, saying what it is instead."""
+    if source.is_dir():
+        raise IsADirectoryError(f"{source} is a directory; give the tfrecord file inside it with --input")
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no such file; give an existing tfrecord with --input")
 
 
 def _write_hdf5(output: Path, datasets: dict[str, np.ndarray], attributes: dict, force: bool) -> None:
