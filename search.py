@@ -8,20 +8,21 @@ python search.py --select predictor --budget 100      (one search: the module it
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from predictor import cli
 from predictor.search.recipes import RECIPES
 from predictor.search.registry import STRATEGIES, StrategySettings
 
 DEFAULT_DATA = Path("data/nasbench.hdf5")
+MAX_TOP_K = 10_000  # the top-k is a list of cells to train for real
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(description=__doc__)
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--checkpoint", type=Path, help="trained predictor: rank all 423,624 modules")
     mode.add_argument("--compare", help=f"comma-separated strategies to compare: {','.join(STRATEGIES)}")
@@ -34,14 +35,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
 
     query = parser.add_argument_group("ranking the space (--checkpoint)")
-    query.add_argument("--top-k", type=int, default=10)
+    query.add_argument(
+        "--top-k",
+        type=cli.integer(1, MAX_TOP_K),
+        default=10,
+        help=f"how many of the best-scored cells to list, 1-{MAX_TOP_K:,} (default: %(default)s)",
+    )
     query.add_argument("--out-topk", type=Path, help="write the top-k as JSON (or CSV if the name ends in .csv)")
+    query.add_argument("--force", action="store_true", help="replace an existing --out-topk file")
 
     compare = parser.add_argument_group("searching (--compare, --select)")
-    compare.add_argument("--budget", type=int, default=1000, help="queries per trial")
-    compare.add_argument("--trials", type=int, default=50, help="independent trials per strategy (--compare)")
-    compare.add_argument("--seed", type=int, default=0, help="master seed; trial seeds derive from it")
-    compare.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    compare.add_argument("--budget", type=cli.positive_int, default=1000, help="queries per trial, >= 1")
+    compare.add_argument(
+        "--trials", type=cli.positive_int, default=50, help="independent trials per strategy, >= 1 (--compare)"
+    )
+    compare.add_argument("--seed", type=cli.seed, default=0, help="master seed; trial seeds derive from it")
+    compare.add_argument(
+        "--workers", type=cli.integer(1, 256), default=None, help="processes, 1-256 (default: all cores)"
+    )
     compare.add_argument("--out", type=Path, help="summary JSON (default: OUT_DIR/summary.json)")
     compare.add_argument(
         "--out-dir",
@@ -54,51 +65,67 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     compare.add_argument(
         "--initial-queries",
-        type=int,
+        type=cli.positive_int,
         default=StrategySettings.initial_queries,
         help="random queries before the first fit (predictor)",
     )
     compare.add_argument(
-        "--ensemble", type=int, default=StrategySettings.ensemble_size, help="models per fit (predictor, pnas)"
+        "--ensemble",
+        type=cli.integer(1, 100),
+        default=StrategySettings.ensemble_size,
+        help="models per fit, 1-100 (predictor, pnas)",
     )
     compare.add_argument(
         "--exploration",
-        type=float,
+        type=cli.non_negative_real,
         default=StrategySettings.exploration,
         help="score = mean + EXPLORATION x ensemble std (predictor)",
     )
     compare.add_argument(
         "--paper-initial-queries",
-        type=int,
+        type=cli.positive_int,
         default=StrategySettings.paper_initial_queries,
         help="N of the one-shot protocol (paper)",
     )
     compare.add_argument("--fit", default=StrategySettings.fit, help="fit function as module:name")
-    compare.add_argument(
+    earlier = compare.add_mutually_exclusive_group()
+    earlier.add_argument(
         "--resume",
         action="store_true",
         help="keep the trials OUT_DIR/trials.jsonl already holds for this run, run the rest",
     )
-    compare.add_argument("--no-progress", action="store_true")
+    earlier.add_argument(
+        "--restart", action="store_true", help="discard the trials OUT_DIR/trials.jsonl holds and start over"
+    )
+    compare.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
 
 def rank_space(args: argparse.Namespace) -> int:
+    from predictor.data.atomic import check_output
     from predictor.data.space import load_space
     from predictor.search.topk import format_table, load_predictor, rank_top_k, write_top_k
 
+    if args.out_topk:
+        check_output(args.out_topk, force=args.force)
     model = load_predictor(args.checkpoint)
     space = load_space()
     modules, seconds = rank_top_k(model, space, args.top_k, args.data)
     print(format_table(modules))
     print(f"ranked {len(space.hashes):,} modules in {seconds:.2f} s")
     if args.out_topk:
-        write_top_k(args.out_topk, modules)
+        write_top_k(args.out_topk, modules, force=args.force)
         print(f"wrote {args.out_topk}")
     return 0
 
 
 def settings_from(args: argparse.Namespace) -> StrategySettings:
+    from predictor.search.surrogate import import_object
+
+    try:
+        import_object(args.fit)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"--fit {args.fit}: cannot import it ({error}); give module:name of a fit function") from None
     return replace(
         StrategySettings(),
         fit=args.fit,
@@ -126,9 +153,10 @@ def select(args: argparse.Namespace) -> int:
 
 def compare(args: argparse.Namespace) -> int:
     from predictor.data.dataset import NASBench
+    from predictor.search.registry import build_strategy
     from predictor.search.report import summarize, table, write_outputs
     from predictor.search.runner import run_comparison
-    from predictor.search.trial_log import TrialWriter, read_trials, run_identity
+    from predictor.search.trial_log import TrialWriter, read_trials, recorded_trials, run_identity
 
     names = [name.strip() for name in args.compare.split(",") if name.strip()]
     unknown = [name for name in names if name not in STRATEGIES]
@@ -138,14 +166,20 @@ def compare(args: argparse.Namespace) -> int:
     if not args.data.is_file():
         return _missing_data(args.data)
     settings = settings_from(args)
+    for name in names:
+        build_strategy(name, settings)  # bad settings are refused before any file is touched
     with NASBench(args.data) as bench:
         identity = run_identity(args.data, len(bench), args.budget, args.seed, settings)
     log = args.out_dir / "trials.jsonl"
-    try:
-        done = read_trials(log, identity) if args.resume else {}
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+    earlier = recorded_trials(log)
+    if earlier and not (args.resume or args.restart):
+        print(
+            f"error: {log} holds {earlier} finished trials of an earlier run; "
+            "add --resume to keep them, --restart to discard them, or choose another --out-dir",
+            file=sys.stderr,
+        )
         return 1
+    done = read_trials(log, identity) if args.resume else {}
     start = time.perf_counter()
     comparison = run_comparison(
         args.data,
@@ -171,11 +205,7 @@ def _missing_data(path: Path) -> int:
     return 1
 
 
-def _exit_on_terminate(signum: int, frame) -> None:
-    """SIGTERM as an exception, so worker processes are shut down on the way out."""
-    raise SystemExit(128 + signum)
-
-
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.checkpoint:
@@ -184,5 +214,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _exit_on_terminate)
     sys.exit(main())

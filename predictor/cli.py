@@ -21,8 +21,9 @@ from contextlib import contextmanager
 
 from predictor.data.dataset import ModuleNotInDatasetError
 
-# Failures a user can cause and fix: reported in one line. Anything else is a bug and keeps its traceback.
-EXPECTED_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, ModuleNotInDatasetError)
+# Failures a user can cause and fix (a file, a value, a missing optional library): reported in one line.
+# Anything else is a bug and keeps its traceback.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, ImportError, ModuleNotInDatasetError)
 
 MAX_SEED = 2**32 - 1
 

@@ -74,3 +74,18 @@ def ridge_two_stage(
     classifier = ridge_fit(adjacency, operations, num_vertices, above.astype(np.float64))  # seed ignored:
     regressor = ridge_fit(adjacency[above], operations[above], num_vertices[above], labels[above])  # deterministic
     return RidgeTwoStage(classifier, regressor)
+
+
+def diverging_fit(adjacency, operations, num_vertices, labels, config=None, seed: int = 0) -> RidgeModel:
+    """A `fit` whose training always diverges: the expected error a worker process must pass on as one line."""
+    raise ValueError("training diverged (non-finite loss); lower the learning rate")
+
+
+@dataclass
+class NaNModel:
+    """A trained model gone wrong: it scores some modules NaN."""
+
+    def predict(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
+        scores = np.linspace(0.8, 0.9, len(adjacency))
+        scores[::7] = np.nan
+        return scores

@@ -139,7 +139,7 @@ def test_top_k_ranks_every_module_of_the_space_and_writes_what_child_training_re
 
     top, _ = rank_top_k(model, space, 25, data)
     scores = model.predict(bench.adjacency, bench.operations, bench.num_vertices)
-    assert [m.predicted_accuracy for m in top] == pytest.approx(np.sort(scores)[::-1][:25].tolist())
+    assert [m.score for m in top] == pytest.approx(np.sort(scores)[::-1][:25].tolist())
     for module in top:
         row = bench.row(module.hash)
         cell = bench.cell(row)
@@ -153,7 +153,7 @@ def test_top_k_ranks_every_module_of_the_space_and_writes_what_child_training_re
     write_top_k(path, top)
     written = json.loads(path.read_text())
     assert len(written) == 25
-    assert {"hash", "adjacency", "ops", "predicted_accuracy", "recorded_validation_accuracy"} <= set(written[0])
+    assert {"hash", "adjacency", "ops", "score", "recorded_validation_accuracy"} <= set(written[0])
     table = tmp_path / "top.csv"
     write_top_k(table, top)
     with open(table, newline="") as file:

@@ -3,12 +3,18 @@
 Every one of the 423,624 modules is scored (not only those a file holds); the recorded
 accuracy of a top module is looked up in a dataset where it has one. The JSON written
 here is what child training reads: per module its hash, pruned adjacency, op names,
-predicted accuracy and recorded validation accuracy (null when not recorded).
+score and recorded validation accuracy (null when not recorded).
+
+The score is the predictor's output, good for ranking only: a setting trained with a
+ranking loss or a label floor is not calibrated, and its outputs can lie above the best
+accuracy of the whole benchmark, so it is never presented as an accuracy. A model that
+gives a non-finite score (a diverged training) is refused instead of ranked.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -17,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from predictor.data.atomic import atomic_output, write_json
 from predictor.search.surrogate import Model
 
 PREDICT_BATCH = 65_536  # modules handed to the model at a time (bounds the memory of one call)
@@ -28,7 +35,7 @@ class RankedModule:
     hash: str
     adjacency: list[list[int]]  # pruned V x V
     ops: list[str]
-    predicted_accuracy: float
+    score: float  # the predictor's output: higher is better, not a calibrated accuracy
     recorded_validation_accuracy: float | None  # mean 108-epoch final validation accuracy in --data
     recorded_test_accuracy: float | None
 
@@ -46,8 +53,12 @@ def load_predictor(path: str | Path) -> Model:
     raise ImportError("predictor.gcn.training offers no checkpoint loader (load / Predictor.load)")
 
 
+class NonFiniteScoresError(ValueError):
+    """The model scored some modules NaN or infinite: its ranking means nothing."""
+
+
 def score_space(model: Model, space: Any, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-    """Predicted accuracy of every module of `space` (arrays in the HDF5 layout), in chunks.
+    """The model's score of every module of `space` (arrays in the HDF5 layout), in chunks; all finite.
 
     The model picks its own forward batch size and CPU threads (the GCN's defaults, one
     thread and small batches, are the fastest for its 7-vertex graphs).
@@ -58,6 +69,12 @@ def score_space(model: Model, space: Any, batch_size: int = PREDICT_BATCH) -> np
         scores[chunk] = np.asarray(
             model.predict(space.adjacency[chunk], space.operations[chunk], space.num_vertices[chunk])
         ).ravel()
+    bad = np.flatnonzero(~np.isfinite(scores))
+    if len(bad):
+        raise NonFiniteScoresError(
+            f"the predictor scores {len(bad):,} of {len(scores):,} modules NaN or infinite "
+            f"(first: {space.hashes[bad[0]].decode()}); its training diverged: retrain it (e.g. with a lower --lr)"
+        )
     return scores
 
 
@@ -92,7 +109,7 @@ def recorded_accuracies(
 def rank_top_k(
     model: Model, space: Any, k: int, data_path: str | Path | None = None
 ) -> tuple[list[RankedModule], float]:
-    """(the k best modules of the space by predicted accuracy, seconds spent scoring)."""
+    """(the k best modules of the space by score, seconds spent scoring)."""
     start = time.perf_counter()
     scores = score_space(model, space)
     best = top_indices(scores, k)
@@ -117,29 +134,38 @@ def rank_top_k(
     return ranked, seconds
 
 
+SCORE_NOTE = (
+    "score: the predictor's output x 100, for ranking only (not a calibrated accuracy); "
+    "recorded: mean 108-epoch validation accuracy in the data file (%)"
+)
+
+
 def format_table(modules: list[RankedModule]) -> str:
-    lines = [f"{'rank':>4}  {'hash':32}  {'predicted':>9}  {'recorded':>8}  adjacency rows / interior ops"]
+    lines = [f"{'rank':>4}  {'hash':32}  {'score':>9}  {'recorded':>8}  adjacency rows / interior ops"]
     short = {"conv3x3-bn-relu": "3x3", "conv1x1-bn-relu": "1x1", "maxpool3x3": "mp"}
     for m in modules:
         recorded = "-" if m.recorded_validation_accuracy is None else f"{m.recorded_validation_accuracy * 100:.2f}"
         rows = " ".join("".join(map(str, row)) for row in m.adjacency)
         ops = ",".join(short.get(op, op) for op in m.ops[1:-1])
-        lines.append(f"{m.rank:>4}  {m.hash}  {m.predicted_accuracy * 100:>9.2f}  {recorded:>8}  {rows}  [{ops}]")
+        lines.append(f"{m.rank:>4}  {m.hash}  {m.score * 100:>9.2f}  {recorded:>8}  {rows}  [{ops}]")
+    lines.append(SCORE_NOTE)
     return "\n".join(lines)
 
 
-def write_top_k(path: str | Path, modules: list[RankedModule]) -> None:
-    """JSON list of objects (or CSV when the name ends in .csv, adjacency and ops as JSON strings)."""
+def write_top_k(path: str | Path, modules: list[RankedModule], force: bool = False) -> None:
+    """JSON list of objects (or CSV when the name ends in .csv, adjacency and ops as JSON strings).
+
+    Refuses to replace an existing file unless `force`.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     records = [asdict(m) for m in modules]
-    if path.suffix == ".csv":
-        with open(path, "w", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=list(records[0]) if records else ["hash"])
-            writer.writeheader()
-            for record in records:
-                writer.writerow(
-                    {key: json.dumps(value) if isinstance(value, list) else value for key, value in record.items()}
-                )
-    else:
-        path.write_text(json.dumps(records, indent=2) + "\n")
+    if path.suffix != ".csv":
+        write_json(records, path, force=force)
+        return
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(records[0]) if records else ["hash"])
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: json.dumps(value) if isinstance(value, list) else value for key, value in record.items()})
+    with atomic_output(path, force=force) as temporary:
+        temporary.write_text(text.getvalue(), newline="")

@@ -2,7 +2,8 @@
 
 `OUT_DIR/trials.jsonl`: a first line naming the run (data, budget, seed, settings), then
 one line per finished trial. `--resume` reruns only the trials the file does not hold,
-and refuses a file written for another run.
+and refuses a file written for another run. The file is touched only when a trial has
+finished, so a run refused at the start leaves an earlier log as it was.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from predictor.data.atomic import atomic_output
+from predictor.data.json_lines import append_record, drop_torn_tail, record_line
 from predictor.search.runner import TrialResult
 
 
@@ -23,7 +26,7 @@ def run_identity(data: str | Path, pool_size: int, budget: int, seed: int, setti
         "pool_size": pool_size,
         "budget": budget,
         "seed": seed,
-        "settings": json.loads(json.dumps(settings_dict, default=str)),
+        "settings": json.loads(json.dumps(settings_dict, default=str, allow_nan=False)),
     }
 
 
@@ -37,7 +40,11 @@ def read_trials(path: str | Path, identity: dict) -> dict[tuple[str, int], Trial
         return {}
     recorded = json.loads(lines[0])
     if recorded != identity:
-        raise ValueError(f"{path} records another run ({recorded}); use another --out-dir or drop --resume")
+        differs = sorted(key for key in {**recorded, **identity} if recorded.get(key) != identity.get(key))
+        raise ValueError(
+            f"{path} records another run (its {', '.join(differs)} differ); "
+            "use another --out-dir, or --restart to discard its trials"
+        )
     trials = {}
     for line in lines[1:]:
         try:
@@ -48,7 +55,7 @@ def read_trials(path: str | Path, identity: dict) -> dict[tuple[str, int], Trial
             item["strategy"],
             item["trial"],
             np.array(item["rows"], dtype=np.int64),
-            np.array(item["observed"]),
+            np.array(item["observed"], dtype=np.float64),  # null: a query without a value
             np.array(item["edit_distances"], dtype=np.int64),
             item["seconds"],
         )
@@ -56,27 +63,47 @@ def read_trials(path: str | Path, identity: dict) -> dict[tuple[str, int], Trial
     return trials
 
 
+def recorded_trials(path: str | Path) -> int:
+    """How many finished trials a log holds (0 when there is no file)."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    with open(path, "rb") as file:
+        return max(0, sum(1 for line in file if line.endswith(b"\n")) - 1)
+
+
 class TrialWriter:
-    """Appends each finished trial to the file (after the identity line, written once)."""
+    """Appends each finished trial to the file, after the identity line.
+
+    Nothing is written before the first trial finishes. `keep`: continue the file (a line
+    torn by an interruption is dropped first); otherwise the first trial starts it anew.
+    """
 
     def __init__(self, path: str | Path, identity: dict, keep: bool):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not keep or not self.path.is_file():
-            self.path.write_text(json.dumps(identity) + "\n")
+        self.identity = identity
+        self.keep = keep
+        self._started = False
+
+    def _start(self) -> None:
+        if self.keep:
+            drop_torn_tail(self.path)
+        if not (self.keep and self.path.is_file() and self.path.stat().st_size):
+            with atomic_output(self.path, force=True) as temporary:
+                temporary.write_text(record_line(self.identity))
+        self._started = True
 
     def __call__(self, result: TrialResult) -> None:
-        with open(self.path, "a") as file:
-            file.write(
-                json.dumps(
-                    {
-                        "strategy": result.strategy,
-                        "trial": result.trial,
-                        "rows": result.rows.tolist(),
-                        "observed": result.observed.tolist(),
-                        "edit_distances": result.edit_distances.tolist(),
-                        "seconds": result.seconds,
-                    }
-                )
-                + "\n"
-            )
+        if not self._started:
+            self._start()
+        append_record(
+            self.path,
+            {
+                "strategy": result.strategy,
+                "trial": result.trial,
+                "rows": result.rows.tolist(),
+                "observed": result.observed.tolist(),
+                "edit_distances": result.edit_distances.tolist(),
+                "seconds": result.seconds,
+            },
+        )

@@ -1,0 +1,165 @@
+"""search.py never loses a trial log, never ranks by garbage, and fails in one line."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from predictor.search.benchmark import Benchmark
+from search import main
+
+STAND_IN = "tests.search_stand_ins:ridge_fit"
+
+
+def _compare(sample_hdf5, out_dir, *extra) -> list[str]:
+    return [
+        "--compare",
+        "random,params",
+        "--budget",
+        "20",
+        "--trials",
+        "2",
+        "--data",
+        str(sample_hdf5),
+        "--workers",
+        "1",
+        "--out-dir",
+        str(out_dir),
+        "--no-progress",
+        *map(str, extra),
+    ]
+
+
+@pytest.fixture
+def earlier_run(sample_hdf5, tmp_path):
+    """An out-dir whose trials.jsonl holds a finished comparison."""
+    assert main(_compare(sample_hdf5, tmp_path)) == 0
+    log = tmp_path / "trials.jsonl"
+    assert len(log.read_text().splitlines()) == 1 + 4
+    return log
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    "bad", [["--budget", "0"], ["--trials", "-1"], ["--workers", "0"], ["--exploration", "nan"], ["--seed", "-3"]]
+)
+def test_a_refused_comparison_leaves_the_earlier_trials(sample_hdf5, earlier_run, capsys, bad):
+    before = earlier_run.read_bytes()
+    with pytest.raises(SystemExit) as refused:
+        main([*_compare(sample_hdf5, earlier_run.parent, "--restart"), *bad])
+    assert refused.value.code == 2
+    assert bad[0] in _one_line_error(capsys)
+    assert earlier_run.read_bytes() == before
+
+
+def test_trials_resume_could_use_are_kept_unless_restart_is_asked(sample_hdf5, earlier_run, capsys):
+    before = earlier_run.read_bytes()
+    assert main(_compare(sample_hdf5, earlier_run.parent, "--seed", 1)) == 1
+    assert "--resume" in _one_line_error(capsys) and earlier_run.read_bytes() == before
+    assert main(_compare(sample_hdf5, earlier_run.parent, "--seed", 1, "--resume")) == 1
+    assert "--restart" in _one_line_error(capsys) and earlier_run.read_bytes() == before
+    assert main(_compare(sample_hdf5, earlier_run.parent, "--seed", 1, "--restart")) == 0
+    assert json.loads(earlier_run.read_text().splitlines()[0])["seed"] == 1
+
+
+def test_a_torn_last_line_is_dropped_before_resuming(sample_hdf5, earlier_run):
+    with open(earlier_run, "a") as file:
+        file.write('{"strategy": "random", "tri')  # cut short by an interruption
+    assert main([*_compare(sample_hdf5, earlier_run.parent, "--resume"), "--trials", "3"]) == 0
+    records = [json.loads(line) for line in earlier_run.read_text().splitlines()[1:]]  # every line parses
+    assert sorted((r["strategy"], r["trial"]) for r in records) == [
+        (s, t) for s in ("params", "random") for t in range(3)
+    ]
+
+
+def test_a_worker_error_reaches_the_user_as_one_line(sample_hdf5, tmp_path, capsys):
+    code = main(
+        [
+            *_compare(sample_hdf5, tmp_path),
+            "--compare",
+            "predictor",
+            "--workers",
+            "2",
+            "--fit",
+            "tests.search_stand_ins:diverging_fit",
+            "--initial-queries",
+            "5",
+        ]
+    )
+    assert code == 1
+    assert _one_line_error(capsys) == "error: training diverged (non-finite loss); lower the learning rate"
+    assert not (tmp_path / "trials.jsonl").exists()
+
+
+def test_a_fit_that_cannot_be_imported_is_named(sample_hdf5, tmp_path, capsys):
+    assert main([*_compare(sample_hdf5, tmp_path), "--fit", "tests.search_stand_ins:no_such_fit"]) == 1
+    assert "--fit tests.search_stand_ins:no_such_fit" in _one_line_error(capsys)
+
+
+@pytest.fixture
+def sample_space(sample_hdf5, monkeypatch):
+    """The sample standing in for the space, so ranking takes milliseconds."""
+    import predictor.data.space as space_module
+
+    bench = Benchmark.from_file(sample_hdf5)
+    space = SimpleNamespace(
+        hashes=bench.hashes,
+        adjacency=bench.adjacency,
+        operations=bench.operations,
+        num_vertices=bench.num_vertices,
+        cell=bench.cell,
+    )
+    monkeypatch.setattr(space_module, "load_space", lambda *args, **kwargs: space)
+    return bench
+
+
+def test_non_finite_scores_are_refused(sample_hdf5, sample_space, tmp_path, monkeypatch, capsys):
+    import predictor.search.topk as topk
+    from tests.search_stand_ins import NaNModel
+
+    monkeypatch.setattr(topk, "load_predictor", lambda path: NaNModel())
+    out = tmp_path / "top.json"
+    args = ["--checkpoint", str(tmp_path / "model.pt"), "--data", str(sample_hdf5), "--out-topk", str(out)]
+    assert main(args) == 1
+    assert "NaN or infinite" in _one_line_error(capsys)
+    assert not out.exists()
+
+
+def test_the_ranking_column_is_a_score_not_an_accuracy(sample_hdf5, sample_space, tmp_path, monkeypatch, capsys):
+    """Outputs of an uncalibrated predictor exceed any real accuracy: they are never called one."""
+    import predictor.search.topk as topk
+    from tests.search_stand_ins import RidgeModel, features
+
+    bench = sample_space
+    size = features(bench.adjacency[:1], bench.operations[:1], bench.num_vertices[:1]).shape[1]
+    monkeypatch.setattr(topk, "load_predictor", lambda path: RidgeModel(np.ones(size)))  # scores far above 1
+    out = tmp_path / "top.json"
+    args = ["--checkpoint", str(tmp_path / "m.pt"), "--data", str(sample_hdf5), "--top-k", "3", "--out-topk", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "score" in printed.splitlines()[0] and "predicted" not in printed
+    assert all("accuracy" not in key or key.startswith("recorded") for key in json.loads(out.read_text())[0])
+    assert main(args) == 1  # an existing top-k is not replaced without --force
+    assert "--force" in _one_line_error(capsys)
+    assert main([*args, "--force"]) == 0
+
+
+@pytest.mark.parametrize("top_k", ["-5", "0", "10001", "1e3"])
+def test_top_k_is_checked_before_anything_runs(tmp_path, capsys, top_k):
+    with pytest.raises(SystemExit) as refused:
+        main(["--checkpoint", str(tmp_path / "missing.pt"), "--top-k", top_k])
+    assert refused.value.code == 2
+    assert "--top-k" in _one_line_error(capsys)
+
+
+def test_a_missing_checkpoint_is_one_line(tmp_path, capsys):
+    assert main(["--checkpoint", str(tmp_path / "missing.pt")]) == 1
+    assert _one_line_error(capsys).startswith(f"error: {tmp_path / 'missing.pt'}: no such checkpoint")
