@@ -1,5 +1,7 @@
 """The query API over the converted real sample."""
 
+import warnings
+
 import h5py
 import numpy as np
 import pytest
@@ -97,3 +99,45 @@ def test_accuracy_column_replaces_blown_runs(bench, complete_rows):
 def test_missing_file_says_how_to_make_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="nasbench_tfrecord_converter"):
         NASBench(tmp_path / "nope.hdf5")
+
+
+def test_mean_over_the_repeats_present_of_a_single_run_module(bench):
+    single = next(r for r in range(len(bench)) if (~np.isnan(bench.metrics[r, 3, :, 1, 2])).sum() == 1)
+    cell = bench.cell(single)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice"
+        mean = bench.query(cell, repeat="mean")
+    only = bench.query(cell, repeat=int(np.flatnonzero(~np.isnan(bench.metrics[single, 3, :, 1, 2]))[0]))
+    for field in ("training_time", "validation_accuracy"):
+        assert mean[field] == pytest.approx(only[field])
+    assert np.isnan(mean["test_accuracy"]) and np.isnan(only["test_accuracy"]), "absent from the sample"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "says"),
+    [
+        ({"epochs": "108"}, TypeError, "epochs must be an int"),
+        ({"epochs": 108.0}, TypeError, "epochs must be an int"),
+        ({"repeat": 1.0}, TypeError, "repeat must be"),
+        ({"repeat": True}, TypeError, "repeat must be"),
+        ({"repeat": "first"}, ValueError, "repeat must be"),
+        ({"repeat": 3}, ValueError, "index 0-2"),
+        ({"stop_halfway": "no"}, TypeError, "stop_halfway"),
+    ],
+)
+def test_query_says_which_argument_is_wrong(bench, arguments, error, says):
+    with pytest.raises(error, match=says):
+        bench.query(bench.cell(0), **arguments)
+
+
+def test_query_wants_a_cell(bench):
+    with pytest.raises(TypeError, match="Cell.from_spec"):
+        bench.query({"matrix": known_matrix(), "ops": KNOWN_OPS})
+
+
+@pytest.mark.parametrize("content", [b"", b"not an hdf5 file at all" * 100])
+def test_a_file_that_is_not_hdf5_is_named(tmp_path, content):
+    path = tmp_path / "data.hdf5"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not an HDF5 file"):
+        NASBench(path)

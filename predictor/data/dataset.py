@@ -37,7 +37,13 @@ class NASBench:
                 f"{self.path}: no such file. Convert the official tfrecord first: "
                 "python tools/nasbench_tfrecord_converter.py --input PATH.tfrecord --output " + str(self.path)
             )
-        self._file = h5py.File(self.path, "r")
+        try:
+            self._file = h5py.File(self.path, "r")
+        except OSError:
+            raise ValueError(
+                f"{self.path}: not an HDF5 file (truncated, or another format); "
+                "make one with tools/nasbench_tfrecord_converter.py"
+            ) from None
         missing = {"hash", "num_vertices", "trainable_parameters", "adjacency", "operations", "metrics"} - set(
             self._file
         )
@@ -137,10 +143,10 @@ class NASBench:
         """Metrics of a cell at a budget, with the official key names.
 
         repeat: "random" (one stored repeat at random, like the official API), an index,
-        or "mean" (mean over the stored repeats).
+        or "mean" (per metric, the mean over the repeats that hold a value). A metric the
+        file holds for no repeat (the sample has no test accuracy) is NaN.
         """
-        if epochs not in BUDGETS:
-            raise ValueError(f"budget {epochs} is not one of {BUDGETS}")
+        _check_query(cell, epochs, repeat, stop_halfway)
         row = self.row(cell.hash)
         values = self._file["metrics"][row, BUDGETS.index(epochs), :, 0 if stop_halfway else 1]
         stored = [r for r in range(NUM_REPEATS) if not np.isnan(values[r]).all()]
@@ -149,11 +155,11 @@ class NASBench:
         if repeat == "random":
             chosen = values[(rng or np.random.default_rng()).choice(stored)]
         elif repeat == "mean":
-            chosen = np.nanmean(values[stored], axis=0)
-        elif isinstance(repeat, (int, np.integer)) and repeat in stored:
+            chosen = _mean_of_present(values[stored])
+        elif repeat in stored:
             chosen = values[repeat]
         else:
-            raise ValueError(f"repeat must be 'random', 'mean' or one of the stored repeats {stored}, got {repeat!r}")
+            raise ValueError(f"repeat {repeat} is not stored for module {cell.hash}; stored repeats: {stored}")
         return {
             "module_adjacency": cell.matrix.astype(int).tolist(),
             "module_operations": list(cell.ops),
@@ -187,6 +193,35 @@ class NASBench:
             missing = np.isnan(result)
             result[missing] = np.nanmean(values[missing], axis=1)
         return result
+
+
+def _check_query(cell: Cell, epochs: int, repeat: int | str, stop_halfway: bool) -> None:
+    """Say which argument of `query` is wrong, and how (a string "108" is not the budget 108)."""
+    if not isinstance(cell, Cell):
+        raise TypeError(f"cell must be a Cell (Cell.from_spec(matrix, ops)), got {type(cell).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
+        raise TypeError(f"epochs must be an int, one of {BUDGETS}; got {epochs!r} ({type(epochs).__name__})")
+    if epochs not in BUDGETS:
+        raise ValueError(f"budget {epochs} is not one of {BUDGETS} (epochs)")
+    if isinstance(repeat, str):
+        if repeat not in ("random", "mean"):
+            raise ValueError(f"repeat must be 'random', 'mean' or an index 0-{NUM_REPEATS - 1}; got {repeat!r}")
+    elif isinstance(repeat, bool) or not isinstance(repeat, (int, np.integer)):
+        raise TypeError(
+            f"repeat must be 'random', 'mean' or an int index 0-{NUM_REPEATS - 1}; got {repeat!r} ({type(repeat).__name__})"
+        )
+    elif not 0 <= repeat < NUM_REPEATS:
+        raise ValueError(f"repeat must be an index 0-{NUM_REPEATS - 1}; got {repeat}")
+    if not isinstance(stop_halfway, (bool, np.bool_)):
+        raise TypeError(f"stop_halfway must be True or False; got {stop_halfway!r}")
+
+
+def _mean_of_present(runs: np.ndarray) -> np.ndarray:
+    """Per column, the mean of the values present; NaN (without a warning) where no run holds one."""
+    present = ~np.isnan(runs)
+    counts = present.sum(axis=0)
+    totals = np.where(present, runs, 0.0).sum(axis=0, dtype=np.float64)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
 
 
 def _named(values: np.ndarray) -> dict:
