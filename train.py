@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from predictor import cli
 from predictor.data.atomic import write_json
 from predictor.data.labels import LabelSpec, parse_repeat
 from predictor.gcn import experiment
@@ -27,32 +28,32 @@ DEFAULT_CONFIG = "recommended"
 
 # command-line option -> TrainConfig field (None: same name with - for _)
 OVERRIDES = {
-    "--epochs": int,
-    "--batch-size": int,
-    "--lr": float,
-    "--weight-decay": float,
-    "--hidden": int,
-    "--layers": int,
-    "--readout-hidden": int,
-    "--dropout": float,
-    "--ensemble": int,
-    "--label-mean": float,
-    "--label-std": float,
-    "--regression-weight": float,
-    "--ranking-weight": float,
-    "--ranking-margin": float,
-    "--auxiliary-weight": float,
-    "--huber-delta": float,
-    "--label-floor": float,
-    "--threshold": float,
-    "--threshold-quantile": float,
-    "--threads": int,
+    "--epochs": cli.positive_int,
+    "--batch-size": cli.positive_int,
+    "--lr": cli.positive_real,
+    "--weight-decay": cli.non_negative_real,
+    "--hidden": cli.positive_int,
+    "--layers": cli.positive_int,
+    "--readout-hidden": cli.positive_int,
+    "--dropout": cli.real(0.0, 1.0, high_inclusive=False),
+    "--ensemble": cli.positive_int,
+    "--label-mean": cli.real(),
+    "--label-std": cli.positive_real,
+    "--regression-weight": cli.non_negative_real,
+    "--ranking-weight": cli.non_negative_real,
+    "--ranking-margin": cli.non_negative_real,
+    "--auxiliary-weight": cli.non_negative_real,
+    "--huber-delta": cli.positive_real,
+    "--label-floor": cli.real(),
+    "--threshold": cli.probability,
+    "--threshold-quantile": cli.real(0.0, 1.0, low_inclusive=False, high_inclusive=False),
+    "--threads": cli.integer(1, 1024),
 }
 SWITCHES = ("--bias", "--readout-activation", "--drop-last")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(description=__doc__)
     what = parser.add_argument_group("what to run")
     what.add_argument("--split", help="training split name (a file in --splits-dir) or path to a .npz split")
     what.add_argument(
@@ -62,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate a checkpoint (or a two-stage run folder) instead of training",
     )
     what.add_argument("--stage", choices=("regressor", "classifier", "two-stage"), default="regressor")
-    what.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation inside the training split")
+    what.add_argument(
+        "--cv", type=cli.integer(2, 100), metavar="K", help="K-fold cross-validation inside the training split (2-100)"
+    )
     data = parser.add_argument_group("data")
     data.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"), help="converted HDF5 file")
     data.add_argument("--splits-dir", type=Path, default=Path("splits"))
@@ -106,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--regression-loss", choices=("mse", "huber"), default=None)
     config.add_argument("--readout", choices=("mean", "mean-output"), default=None)
     config.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1, ...")
-    config.add_argument("--seed", type=int, default=0, help="fixes initial weights, batch order and dropout")
+    config.add_argument("--seed", type=cli.seed, default=0, help="fixes initial weights, batch order and dropout")
     output = parser.add_argument_group("output")
     output.add_argument("--out", type=Path, help="run folder (default: runs/<split>[-<stage>])")
     output.add_argument("--metrics-out", type=Path, help="also write the metrics JSON here")
@@ -128,6 +131,7 @@ def make_config(args: argparse.Namespace) -> TrainConfig:
     return CONFIGS[args.config]().replace(**changes)
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

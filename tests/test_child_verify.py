@@ -143,6 +143,7 @@ def test_an_interrupted_run_resumes(settings, tmp_path):
     assert (summary.trained, summary.failed, summary.skipped) == (1, 1, 1)
     records = ResultsLog(out).read()
     assert [r["hash"] for r in records] == [SMALL.key, "0" * 32, BRANCHY.key]
+    assert [json.loads(line)["hash"] for line in out.read_text().splitlines()] == [r["hash"] for r in records]
     again = verify_cells([SMALL, BROKEN, BRANCHY], settings, out, progress=False)
     assert (again.trained, again.failed, again.skipped) == (0, 1, 2)  # failures are retried, successes are not
 
@@ -255,3 +256,20 @@ def test_command_trains_and_falls_back_without_ray(cifar_root, tmp_path, capsys)
         assert "pip install '.[ray]'" in captured.err and "one after another" in captured.err
     (record,) = ResultsLog(out).read()
     assert record["hash"] == Cell.from_spec(SMALL.adjacency, SMALL.ops).hash and record["training_steps"] == 2
+
+
+def test_command_checks_the_whole_list_before_training_anything(cifar_root, tmp_path, capsys):
+    cells = write_list(tmp_path / "top.json", [SMALL, BRANCHY, BROKEN])
+    out = tmp_path / "r.jsonl"
+    code = load_train_child().main(["--cells", str(cells), "--cifar", str(cifar_root), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "nothing trained" in err[0] and "cell 3" in err[0] and "differs" in err[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("bad", [["--epochs", "0"], ["--lr", "-0.1"], ["--limit", "0"], ["--batch-size", "x"]])
+def test_command_refuses_bad_numbers_before_reading_anything(tmp_path, capsys, bad):
+    with pytest.raises(SystemExit) as refused:
+        load_train_child().main(["--cells", str(tmp_path / "absent.json"), *bad])
+    assert refused.value.code == 2 and bad[0] in capsys.readouterr().err

@@ -1,35 +1,34 @@
-"""Write reproducible train/eval splits of a converted dataset to splits/ (see predictor/splits.py)."""
+"""Write reproducible train/eval splits of a converted dataset to splits/ (see predictor/data/splits.py)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from predictor import cli
 from predictor.data.dataset import NASBench
 from predictor.data.splits import DEFAULT_SIZES, DEFAULT_THRESHOLDS, make_splits, save_split
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"), help="converted HDF5 file")
     parser.add_argument("--out", type=Path, default=Path("splits"), help="directory for the split files")
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES), help="random split sizes")
+    parser.add_argument(
+        "--sizes", type=cli.positive_int, nargs="+", default=list(DEFAULT_SIZES), help="random split sizes, >= 1"
+    )
     parser.add_argument(
         "--thresholds",
-        type=float,
+        type=cli.real(0.0, 1.0, low_inclusive=False, high_inclusive=False),
         nargs="+",
         default=list(DEFAULT_THRESHOLDS),
-        help="accuracy thresholds of the denoise-T splits",
+        help="accuracy thresholds of the denoise-T splits, between 0 and 1",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=cli.seed, default=0, help="seed of the random splits (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    try:
-        bench = NASBench(args.data)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    bench = NASBench(args.data)
     source = {
         key: (int(value) if hasattr(value, "dtype") else value)
         for key, value in bench.attrs.items()

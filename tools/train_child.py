@@ -16,7 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from predictor.child.cell_lists import load_cell_list
+from predictor import cli
+from predictor.child.cell_lists import invalid_entries, load_cell_list
 from predictor.child.cifar import CifarNotFoundError
 from predictor.child.param_check import check_parameter_counts
 from predictor.child.training import EPOCH_BUDGETS, ExecutionOptions, TrainingProtocol
@@ -24,7 +25,7 @@ from predictor.child.verify import RAY_INSTALL_HINT, RayUnavailableError, Verify
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(description=__doc__)
     task = parser.add_mutually_exclusive_group(required=True)
     task.add_argument(
         "--check-params",
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--epochs",
-        type=int,
+        type=cli.positive_int,
         default=108,
         help=f"training budget; the benchmark's are {EPOCH_BUDGETS} (default: %(default)s)",
     )
@@ -56,13 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("data"),
         help="folder with cifar-10-batches-py/ (or that folder itself) (default: %(default)s)",
     )
-    run.add_argument("--limit", type=int, help="train only the first N listed cells")
-    run.add_argument("--batch-size", type=int, default=256, help="(default: %(default)s)")
+    run.add_argument("--limit", type=cli.positive_int, help="train only the first N listed cells")
+    run.add_argument("--batch-size", type=cli.positive_int, default=256, help="(default: %(default)s)")
     run.add_argument(
-        "--lr", type=float, default=0.2, help="base learning rate of the cosine schedule (default: %(default)s)"
+        "--lr",
+        type=cli.positive_real,
+        default=0.2,
+        help="base learning rate of the cosine schedule (default: %(default)s)",
     )
     run.add_argument(
-        "--seed", type=int, default=0, help="seed for initialisation, shuffling and augmentation (default: %(default)s)"
+        "--seed",
+        type=cli.seed,
+        default=0,
+        help="seed for initialisation, shuffling and augmentation (default: %(default)s)",
     )
 
     speed = parser.add_argument_group("execution")
@@ -83,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--compile", action="store_true", help="torch.compile the network (compile time is reported as setup_time)"
     )
     speed.add_argument("--cuda-graph", action="store_true", help="capture the train step as one CUDA graph (CUDA only)")
-    speed.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    speed.add_argument(
+        "--threads", type=cli.integer(1, 1024), help="CPU threads for torch, 1-1024 (default: torch's choice)"
+    )
     speed.add_argument(
         "--ray",
         action="store_true",
@@ -117,6 +126,11 @@ def train(args: argparse.Namespace) -> int:
         return 2
     if args.limit is not None:
         entries = entries[: args.limit]
+    invalid = invalid_entries(entries)
+    if invalid:
+        more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
+        print(f"error: {args.cells}: nothing trained, {invalid[0]}{more}; fix or remove it", file=sys.stderr)
+        return 2
     settings = VerifySettings(
         cifar_path=str(args.cifar),
         protocol=TrainingProtocol(
@@ -146,6 +160,7 @@ def train(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.threads:

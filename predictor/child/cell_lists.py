@@ -120,3 +120,14 @@ def load_cell_list(path: str | Path) -> list[CellEntry]:
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a JSON list of {{hash, adjacency, ops}} objects")
     return [_entry(item if isinstance(item, dict) else {}, f"{path}: item {index}") for index, item in enumerate(data)]
+
+
+def invalid_entries(entries: list[CellEntry]) -> list[str]:
+    """One description per listed cell that cannot be trained (bad spec or wrong hash), by position in the list."""
+    problems = []
+    for position, entry in enumerate(entries, start=1):
+        try:
+            entry.cell()
+        except ValueError as error:
+            problems.append(f"cell {position} ({entry.key[:40]}): {error}")
+    return problems

@@ -1,15 +1,17 @@
 """The results file of a verification run: one JSON object per line, appended as each cell finishes.
 
 Appending a whole line with one write, then flush + fsync, means an interrupted run
-leaves at most a partial last line; reading skips such a line, and the run resumes
-by skipping every cell that already has a successful line for the same budget.
+leaves at most a partial last line; `repair` drops it before a resumed run appends,
+and the run resumes by skipping every cell that already has a successful line for
+the same budget. Lines are standard JSON (a NaN metric is written as null).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from predictor.data.json_lines import append_record, drop_torn_tail
 
 
 class ResultsLog:
@@ -37,15 +39,10 @@ class ResultsLog:
         """Hashes already trained successfully for `epochs` epochs."""
         return {r["hash"] for r in self.read() if r.get("status") == "ok" and r.get("epochs") == epochs and "hash" in r}
 
+    def repair(self) -> int:
+        """Drop a last line torn by a crash (bytes removed), so the next record starts on a line of its own."""
+        return drop_torn_tail(self.path)
+
     def append(self, record: dict) -> None:
-        """Add one record durably (starting a new line if a crash left a torn one)."""
-        line = json.dumps(record, sort_keys=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a+b") as file:
-            if file.tell() > 0:
-                file.seek(-1, os.SEEK_END)
-                if file.read(1) != b"\n":
-                    line = "\n" + line
-            file.write(line.encode())
-            file.flush()
-            os.fsync(file.fileno())
+        """Add one record durably."""
+        append_record(self.path, record)

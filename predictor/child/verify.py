@@ -159,6 +159,7 @@ def verify_cells(
     """
     find_cifar_dir(settings.cifar_path)
     log = ResultsLog(out_path)
+    log.repair()
     finished = log.finished(settings.protocol.epochs)
     summary = VerifySummary()
     pending, seen = [], set()

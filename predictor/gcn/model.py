@@ -120,9 +120,16 @@ class Predictor:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such checkpoint (train one with: python train.py --split 172)")
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except OSError:
+            raise
+        except Exception:  # a damaged file raises anything from IndexError to RuntimeError("...file an issue")
+            payload = None
         if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path}: not a predictor checkpoint")
+            raise ValueError(
+                f"{path}: not a readable predictor checkpoint (truncated or damaged?); retrain with train.py"
+            )
         if payload["version"] > CHECKPOINT_VERSION:
             raise ValueError(f"{path}: checkpoint version {payload['version']} is newer than this code reads")
         config = TrainConfig.from_dict(json.loads(payload["config"]))
