@@ -12,7 +12,6 @@ Metrics: Kendall tau, Spearman rho, MSE (percent^2), mean true accuracy of the p
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -22,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from predictor.data.atomic import write_json  # noqa: E402
 from predictor.data.dataset import NASBench  # noqa: E402
 from predictor.data.labels import LabelSpec  # noqa: E402
 from predictor.gcn.baselines import fit_mlp, fit_random_forest  # noqa: E402
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run(bench, labels, args.methods, args.sizes, args.seeds)
     print(table(results, args.sizes, args.seeds))
     if args.json:
-        args.json.write_text(json.dumps({m: {str(n): r for n, r in s.items()} for m, s in results.items()}, indent=1))
+        write_json({m: {str(n): r for n, r in s.items()} for m, s in results.items()}, args.json)
     return 0
 
 

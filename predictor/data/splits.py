@@ -83,7 +83,9 @@ def save_split(split: Split, directory: str | Path, source: dict) -> Path:
             file,
             rows=split.rows,
             hashes=split.hashes,
-            meta=np.array(json.dumps({"name": split.name, "description": split.description, **source})),
+            meta=np.array(
+                json.dumps({"name": split.name, "description": split.description, **source}, allow_nan=False)
+            ),
         )
     return path
 

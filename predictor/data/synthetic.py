@@ -42,7 +42,7 @@ def _metrics_payload(rng: np.random.Generator, epochs: int, parameters: int) -> 
 def record_data(module_hash: str, epochs: int, adjacency: np.ndarray, ops: Sequence[str], raw_metrics: str) -> bytes:
     """The JSON payload of one record, formatted like the official file."""
     raw_adjacency = "".join(str(int(x)) for x in np.asarray(adjacency).ravel())
-    return json.dumps([module_hash, epochs, raw_adjacency, ",".join(ops), raw_metrics]).encode()
+    return json.dumps([module_hash, epochs, raw_adjacency, ",".join(ops), raw_metrics], allow_nan=False).encode()
 
 
 def write_synthetic_tfrecord(

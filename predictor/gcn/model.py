@@ -100,14 +100,14 @@ class Predictor:
         payload = {
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
-            "config": json.dumps(self.config.to_dict()),
-            "architecture": json.dumps(self.network.architecture.to_dict()),
+            "config": json.dumps(self.config.to_dict(), allow_nan=False),
+            "architecture": json.dumps(self.network.architecture.to_dict(), allow_nan=False),
             "state": {name: value.detach().cpu() for name, value in self.network.state_dict().items()},
             "threshold": self.threshold,
             "auxiliary_mean": list(self.auxiliary_mean),
             "auxiliary_std": list(self.auxiliary_std),
             "history": list(self.history),
-            "info": json.dumps(self.info),
+            "info": json.dumps(self.info, allow_nan=False),
             "train_hashes": _hashes_to_tensor(self.train_hashes),
         }
         with atomic_output(path, force=True) as temporary:

@@ -141,7 +141,7 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
         "seconds": round(comparison.seconds, 1),
         "resumed_trials": comparison.resumed,
         "regret_unit": REGRET_UNIT,
-        "settings": json.loads(json.dumps(asdict(comparison.settings), default=str)),
+        "settings": json.loads(json.dumps(asdict(comparison.settings), default=str, allow_nan=False)),
         "random_search_closed_form_median": random_search_median_queries(len(b), target),
         "strategies": {
             s.name: {

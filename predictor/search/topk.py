@@ -166,6 +166,11 @@ def write_top_k(path: str | Path, modules: list[RankedModule], force: bool = Fal
     writer = csv.DictWriter(text, fieldnames=list(records[0]) if records else ["hash"])
     writer.writeheader()
     for record in records:
-        writer.writerow({key: json.dumps(value) if isinstance(value, list) else value for key, value in record.items()})
+        writer.writerow(
+            {
+                key: json.dumps(value, allow_nan=False) if isinstance(value, list) else value
+                for key, value in record.items()
+            }
+        )
     with atomic_output(path, force=force) as temporary:
         temporary.write_text(text.getvalue(), newline="")
