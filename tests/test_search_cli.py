@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from predictor.search.registry import StrategySettings
 from predictor.search.runner import run_comparison
 from predictor.search.topk import rank_top_k, write_top_k
 from search import main
+from tests.search_fixtures import space_of
 from tests.search_stand_ins import ridge_fit
 
 STAND_IN = "tests.search_stand_ins:ridge_fit"
@@ -127,13 +127,7 @@ def test_top_k_ranks_every_module_of_the_space_and_writes_what_child_training_re
         bench.mean_validation[labelled],
     )
     recorded = bench.subset(np.arange(0, len(bench), 3))
-    space = SimpleNamespace(
-        hashes=bench.hashes,
-        adjacency=bench.adjacency,
-        operations=bench.operations,
-        num_vertices=bench.num_vertices,
-        cell=bench.cell,
-    )
+    space = space_of(bench)
     data = tmp_path / "partial.hdf5"
     _write_subset(sample_hdf5, data, np.arange(0, len(bench), 3))
 
@@ -177,13 +171,7 @@ def test_checkpoint_mode_ranks_the_space_and_writes_json(sample_hdf5, tmp_path, 
 
     bench = Benchmark.from_file(sample_hdf5)
     model = ridge_fit(bench.adjacency, bench.operations, bench.num_vertices, bench.mean_validation)
-    space = SimpleNamespace(
-        hashes=bench.hashes,
-        adjacency=bench.adjacency,
-        operations=bench.operations,
-        num_vertices=bench.num_vertices,
-        cell=bench.cell,
-    )
+    space = space_of(bench)
     monkeypatch.setattr(topk, "load_predictor", lambda path: model)
     monkeypatch.setattr(space_module, "load_space", lambda *args, **kwargs: space)
     out = tmp_path / "top.json"

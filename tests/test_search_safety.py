@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from predictor.search.benchmark import Benchmark
 from search import main
+from tests.search_fixtures import space_of
 
 STAND_IN = "tests.search_stand_ins:ridge_fit"
 
@@ -110,13 +110,7 @@ def sample_space(sample_hdf5, monkeypatch):
     import predictor.data.space as space_module
 
     bench = Benchmark.from_file(sample_hdf5)
-    space = SimpleNamespace(
-        hashes=bench.hashes,
-        adjacency=bench.adjacency,
-        operations=bench.operations,
-        num_vertices=bench.num_vertices,
-        cell=bench.cell,
-    )
+    space = space_of(bench)
     monkeypatch.setattr(space_module, "load_space", lambda *args, **kwargs: space)
     return bench
 
