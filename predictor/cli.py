@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import os
 import signal
 import sys
 import threading
@@ -117,20 +118,35 @@ def one_line(error: BaseException) -> str:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM raises `Terminated` (in the main thread only, where handlers live)."""
+def _interruptions_as_exceptions() -> Iterator[None]:
+    """While the block runs, SIGTERM raises `Terminated` and Ctrl-C `KeyboardInterrupt`, in this process only.
+
+    A worker forked meanwhile inherits the handlers: there SIGTERM kills as it would by default
+    and Ctrl-C is ignored, because the parent stops its workers on the way out (no tracebacks).
+    Handlers live in the main thread only; an ignored Ctrl-C (a background job) stays ignored.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    owner = os.getpid()
 
-    def raise_terminated(signum: int, frame) -> None:
-        raise Terminated(signum)
+    def interrupt(signum: int, frame) -> None:
+        if os.getpid() != owner:
+            if signum == signal.SIGTERM:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            return
+        raise Terminated(signum) if signum == signal.SIGTERM else KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    signals = [signal.SIGTERM] + (
+        [signal.SIGINT] if signal.getsignal(signal.SIGINT) is signal.default_int_handler else []
+    )
+    previous = {signum: signal.signal(signum, interrupt) for signum in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def entry_point(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
@@ -141,7 +157,7 @@ def entry_point(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequen
         argv = list(sys.argv[1:] if argv is None else argv)
         debug = "--debug" in argv
         try:
-            with _sigterm_as_interrupt():
+            with _interruptions_as_exceptions():
                 return main(argv)
         except KeyboardInterrupt as interruption:
             if debug:

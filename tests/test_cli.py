@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import time
 
 import pytest
 
@@ -69,6 +71,26 @@ def test_a_bug_keeps_its_traceback():
 def test_an_interruption_is_one_line(capsys):
     assert _interrupted([]) == 130
     assert capsys.readouterr().err == "interrupted (SIGINT)\n"
+
+
+def _busy(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+@cli.entry_point
+def _fails_while_workers_run(argv):
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pool.map_async(_busy, [30, 30])
+        time.sleep(0.5)
+        raise ValueError("a bad value found while workers ran")  # leaving the block terminates the workers
+
+
+def test_workers_stopped_on_the_way_out_die_quietly(capfd):
+    """Forked workers inherit the command's signal handlers: SIGTERM must still simply end them."""
+    started = time.monotonic()
+    assert _fails_while_workers_run([]) == 1
+    assert capfd.readouterr().err == "error: a bad value found while workers ran\n"
+    assert time.monotonic() - started < 10
 
 
 # --- every command refuses bad numbers before it does anything ----------------------------------
