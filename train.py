@@ -137,18 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.split and not args.evaluate:
         parser.error("give --split NAME to train, or --evaluate CHECKPOINT")
-    try:
-        config = make_config(args)
-        label = LabelSpec(args.label_budget, args.label_repeat, args.label_field)
-        bench = experiment.open_data(args.data)
-        if args.evaluate:
-            return evaluate_checkpoint(args, bench, label)
-        train_set = experiment.training_modules(
-            bench, args.split, args.splits_dir, label, config.auxiliary_budgets if config.uses_auxiliary_labels else ()
-        )
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    config = make_config(args)
+    label = LabelSpec(args.label_budget, args.label_repeat, args.label_field)
+    bench = experiment.open_data(args.data)
+    if args.evaluate:
+        return evaluate_checkpoint(args, bench, label)
+    train_set = experiment.training_modules(
+        bench, args.split, args.splits_dir, label, config.auxiliary_budgets if config.uses_auxiliary_labels else ()
+    )
     print(
         f"training split {train_set.name}: {len(train_set)} modules ({train_set.description}); "
         f"label: {label.describe()}; config: {args.config}" + "".join(f"; {n}" for n in train_set.notes)

@@ -173,3 +173,5 @@ def test_evaluate_on_a_damaged_checkpoint(sample_hdf5, tmp_path, capsys, damage)
     assert train.main(["--evaluate", str(checkpoint), "--data", str(sample_hdf5)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a readable predictor checkpoint" in err[0], err
+    with pytest.raises(ValueError, match="not a readable predictor checkpoint"):
+        train.main(["--evaluate", str(checkpoint), "--data", str(sample_hdf5), "--debug"])
