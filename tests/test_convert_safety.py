@@ -102,7 +102,12 @@ def _group_alive(group: int) -> list[int]:
 
 
 def _finish(process: subprocess.Popen, timeout: float = 20) -> tuple[int, str]:
-    _, err = process.communicate(timeout=timeout)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # a hung converter must not outlive the test
+        process.communicate()
+        pytest.fail(f"the converter did not stop within {timeout} s of the signal")
     deadline = time.monotonic() + 5
     while _group_alive(process.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
