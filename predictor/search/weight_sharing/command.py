@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser, mode: argparse._MutuallyExclu
     group.add_argument(
         "--epochs", type=_at_least(1), default=EnasConfig.epochs, help="ENAS epochs, warm-up included (>= 1)"
     )
-    group.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
+    group.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu, one thread)")
     group.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
 
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         torch.empty(0, device=device)
     except (RuntimeError, AssertionError) as error:
         return _fail(f"--device {device} is not usable here ({str(error).splitlines()[0]})")
+    if torch.device(device).type == "cpu":
+        torch.set_num_threads(1)  # the proxy network's tensors are tiny: threads only add synchronisation
     try:
         data = load_image_tensors(args.dataset, args.seed, device, args.cifar)
     except CifarNotFoundError as error:
