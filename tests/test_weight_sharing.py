@@ -16,14 +16,12 @@ from predictor.child.network import build_network
 from predictor.data.cell import INTERIOR_OPS, Cell
 from predictor.search.weight_sharing.architecture import (
     NOISE,
-    USELESS_OPS,
     ZERO,
     Architecture,
-    from_decisions,
     op_set,
     random_architecture,
 )
-from predictor.search.weight_sharing.one_shot import FixedWidthNetwork, OneShotNetwork, inherit_weights
+from predictor.search.weight_sharing.one_shot import FixedWidthNetwork, OneShotNetwork, UselessOp, inherit_weights
 from predictor.search.weight_sharing.policy import PolicyGradient, PolicySettings, enas_controller
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,14 +129,15 @@ def test_poisoned_ops_are_never_produced_at_level_0_and_are_at_level_2(one_threa
     result = clean.run()
     sampled = clean.sample_architectures(300) + [d.architecture for d in result.derived]
     assert all(op in INTERIOR_OPS for a in sampled for op in a.ops[1:-1])
+    assert np.array(clean.policy.sample(300))[:, :5].max() < len(INTERIOR_OPS)
     assert all(d.architecture.is_real() for d in result.derived)
-    assert not any(name in USELESS_OPS for name, _ in clean.one_shot.named_modules())
+    assert not any(isinstance(module, UselessOp) for module in clean.one_shot.modules())
     assert [h["useless_share_decisions"] for h in result.history] == [0.0, 0.0]
 
-    poisoned = _short_search(digits, 2)
-    rows = poisoned.policy.sample(300)
-    ops = {op for row in rows for op in from_decisions(row, poisoned.ops).ops[1:-1]} if rows else set()
-    ops |= {op for a in poisoned.sample_architectures(300) for op in a.ops[1:-1]}
+    poisoned = _short_search(digits, 2)  # the same check finds useless ops where they exist
+    ops = {poisoned.ops[i] for row in poisoned.policy.sample(300) for i in row[:5]}
+    ops |= {op for a in poisoned.sample_architectures(300) for op in a.active_ops}
+    assert any(isinstance(module, UselessOp) for module in poisoned.one_shot.modules())
     assert {ZERO, NOISE} <= ops
 
 
