@@ -150,6 +150,13 @@ def test_enas_on_digits_derives_cells_ranked_by_one_shot_accuracy(one_thread, di
         assert d.one_shot_accuracy == search.one_shot_accuracy(d.architecture)
     assert all(np.isfinite(h["shared_loss"]) for h in result.history)
     assert np.isfinite(result.history[-1]["mean_reward"]) and np.isnan(result.history[0]["mean_reward"])
+    again = _short_search(digits, 0).run()  # the same seed, the same search
+    assert again.history == result.history or np.allclose(
+        [[h[k] for k in sorted(h)] for h in again.history],
+        [[h[k] for k in sorted(h)] for h in result.history],
+        equal_nan=True,
+    )
+    assert [d.architecture.key() for d in again.derived] == [d.architecture.key() for d in result.derived]
 
 
 def test_search_command_writes_cells_child_training_reads(tmp_path):

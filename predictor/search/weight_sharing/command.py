@@ -39,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser, mode: argparse._MutuallyExclu
     group.add_argument(
         "--epochs", type=_at_least(1), default=EnasConfig.epochs, help="ENAS epochs, warm-up included (>= 1)"
     )
-    group.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu, one thread)")
+    group.add_argument(
+        "--device", default=None, help="torch device (default: cuda when available, else cpu, one thread)"
+    )
     group.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
 

@@ -19,21 +19,12 @@ DATASETS = ("digits", "cifar10")
 
 
 @dataclass(frozen=True)
-class TensorSplit:
-    images: torch.Tensor  # (N, C, H, W) float32, normalised
-    labels: torch.Tensor  # (N,) int64
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-@dataclass(frozen=True)
 class ImageTensors:
-    """Train / validation / test tensors on `device`."""
+    """Train / validation / test as `Split`s of tensors on one device: images (N, C, H, W) float32, normalised."""
 
-    train: TensorSplit
-    valid: TensorSplit
-    test: TensorSplit
+    train: Split
+    valid: Split
+    test: Split
 
     @property
     def device(self) -> torch.device:
@@ -45,9 +36,9 @@ class ImageTensors:
         mean = train_images.mean(dim=(0, 2, 3), keepdim=True)
         std = train_images.std(dim=(0, 2, 3), keepdim=True).clamp(min=1e-6)
 
-        def put(split: Split) -> TensorSplit:
+        def put(split: Split) -> Split:
             images = (torch.as_tensor(split.images, dtype=torch.float32) - mean) / std
-            return TensorSplit(images.to(device), torch.as_tensor(split.labels, dtype=torch.int64).to(device))
+            return Split(images.to(device), torch.as_tensor(split.labels, dtype=torch.int64).to(device))
 
         return cls(put(splits.train), put(splits.valid), put(splits.test))
 
@@ -74,7 +65,7 @@ def shuffled_batches(count: int, batch_size: int, generator: torch.Generator) ->
 
 
 @torch.no_grad()
-def accuracy(model: torch.nn.Module, split: TensorSplit, batch_size: int = 512, **forward_kwargs) -> float:
+def accuracy(model: torch.nn.Module, split: Split, batch_size: int = 512, **forward_kwargs) -> float:
     """Top-1 accuracy of `model(images, **forward_kwargs)` over a whole split, in the model's current mode."""
     correct = 0
     for start in range(0, len(split), batch_size):
