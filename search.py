@@ -3,6 +3,7 @@
 python search.py --checkpoint PATH --top-k 10 [--out-topk top.json]
 python search.py --compare random,evolution,reinforce,pnas,params,paper,predictor --budget 1000 --trials 50
 python search.py --select predictor --budget 100      (one search: the module it picks)
+python search.py --weight-sharing enas --dataset digits --out enas.json   (ENAS on real images)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from predictor import cli
 from predictor.search.recipes import RECIPES
 from predictor.search.registry import STRATEGIES, StrategySettings
+from predictor.search.weight_sharing import command as weight_sharing
 
 DEFAULT_DATA = Path("data/nasbench.hdf5")
 MAX_TOP_K = 10_000  # the top-k is a list of cells to train for real
@@ -27,6 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--checkpoint", type=Path, help="trained predictor: rank all 423,624 modules")
     mode.add_argument("--compare", help=f"comma-separated strategies to compare: {','.join(STRATEGIES)}")
     mode.add_argument("--select", choices=list(STRATEGIES), help="run one search and report the module it picks")
+    weight_sharing.add_arguments(parser, mode)
     parser.add_argument(
         "--data",
         type=Path,
@@ -210,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.checkpoint:
         return rank_space(args)
+    if args.weight_sharing:
+        return weight_sharing.run(args)
     return select(args) if args.select else compare(args)
 
 

@@ -1,0 +1,212 @@
+"""ENAS (Pham et al. 2018) over the NAS-Bench-101 cell space: alternate shared-weight and controller training.
+
+A few warm-up epochs first train the shared weights on uniformly random architectures, so
+that every op has been trained before the controller compares them. Then one epoch is:
+(1) the shared weights of the one-shot network are trained over the training set,
+each minibatch through an architecture sampled from the controller; (2) the controller takes
+`controller_steps` REINFORCE steps, each architecture rewarded with its accuracy on one
+validation batch under the shared weights (a sample whose input does not reach its output is
+no architecture: reward 0). Derivation: sample `derive_samples` architectures, score each by
+its one-shot accuracy on the whole validation set, keep the best `top_k`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from predictor.child.channels import NetworkShape
+from predictor.data.cell import INTERIOR_OPS
+from predictor.search.weight_sharing.architecture import (
+    INTERIOR_SLOTS,
+    Architecture,
+    from_decisions,
+    op_set,
+    random_architecture,
+    useless_fraction,
+)
+from predictor.search.weight_sharing.data import ImageTensors, accuracy, shuffled_batches
+from predictor.search.weight_sharing.one_shot import OneShotNetwork
+from predictor.search.weight_sharing.policy import PolicyGradient, PolicySettings, enas_controller
+from predictor.search.weight_sharing.standalone import SEARCH_SHAPE
+
+INVALID_REWARD = 0.0
+
+
+class SharedTrainingDivergedError(RuntimeError):
+    """The one-shot training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class EnasConfig:
+    """ENAS settings; the defaults run on digits on two CPU cores in about a minute."""
+
+    epochs: int = 24
+    warmup_epochs: int = 8  # of `epochs`: shared weights trained on uniform random architectures, controller idle
+    batch_size: int = 64
+    learning_rate: float = 3e-3  # Adam on the shared weights
+    controller_steps: int = 10  # REINFORCE steps per epoch
+    valid_batch_size: int = 100
+    hidden_size: int = 64
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    derive_samples: int = 100
+    top_k: int = 3
+    useless_ops: int = 0  # poisoning level: useless ops beside the three real ones
+    shape: NetworkShape = field(default_factory=lambda: SEARCH_SHAPE)
+
+    def __post_init__(self):
+        if not 0 <= self.warmup_epochs <= self.epochs:
+            raise ValueError(f"warmup_epochs must be in 0..epochs, got {self.warmup_epochs}")
+        for name in ("epochs", "batch_size", "valid_batch_size", "hidden_size", "derive_samples", "top_k"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.controller_steps < 0:
+            raise ValueError(f"controller_steps must be >= 0, got {self.controller_steps}")
+        op_set(self.useless_ops)  # validates the level
+
+
+@dataclass
+class Derived:
+    architecture: Architecture
+    one_shot_accuracy: float  # on the whole validation set, shared weights
+
+
+@dataclass
+class EnasResult:
+    config: EnasConfig
+    ops: tuple[str, ...]
+    one_shot: OneShotNetwork
+    policy: PolicyGradient
+    derived: list[Derived]
+    history: list[dict]  # per epoch: shared loss, mean controller reward, useless-op share of its samples
+    seconds: float
+
+    def summary(self) -> dict:
+        return {
+            "config": asdict(self.config),
+            "ops": list(self.ops),
+            "history": self.history,
+            "seconds": self.seconds,
+            "derived": [
+                {"architecture": d.architecture.describe(), "one_shot_accuracy": d.one_shot_accuracy}
+                for d in self.derived
+            ],
+        }
+
+
+class EnasSearch:
+    """One seeded ENAS run on `data`; `run()` trains and derives."""
+
+    def __init__(self, data: ImageTensors, config: EnasConfig = EnasConfig(), seed: int = 0, progress: bool = True):
+        self.data, self.config, self.seed, self.progress = data, config, seed, progress
+        self.ops = op_set(config.useless_ops)
+        torch.manual_seed(seed)
+        self.one_shot = OneShotNetwork(self.ops, config.shape).to(data.device)
+        self.policy = PolicyGradient(
+            enas_controller(len(self.ops), config.hidden_size), config.policy, torch.Generator().manual_seed(seed + 1)
+        )
+        self.optimizer = torch.optim.Adam(self.one_shot.parameters(), lr=config.learning_rate)
+        self.batches = torch.Generator().manual_seed(seed + 2)
+        self.rng = np.random.default_rng(seed + 3)
+
+    def sample_architectures(self, count: int) -> list[Architecture]:
+        """`count` valid architectures from the controller (invalid samples redrawn)."""
+        found: list[Architecture] = []
+        for _ in range(1000):
+            for row in self.policy.sample(max(2 * (count - len(found)), 8)):
+                architecture = from_decisions(row, self.ops)
+                if architecture is not None and len(found) < count:
+                    found.append(architecture)
+            if len(found) == count:
+                return found
+        raise RuntimeError("the controller produced no valid architecture in 1000 batches")
+
+    def train_shared(self, uniform: bool = False) -> float:
+        """One epoch of the shared weights, one architecture per minibatch (the controller's, or uniform); mean loss."""
+        self.one_shot.train()
+        batches = shuffled_batches(len(self.data.train), self.config.batch_size, self.batches)
+        if uniform:
+            architectures = [random_architecture(self.ops, self.rng) for _ in batches]
+        else:
+            architectures = self.sample_architectures(len(batches))
+        losses = []
+        for indices, architecture in zip(batches, architectures):
+            indices = indices.to(self.data.device)
+            logits = self.one_shot(self.data.train.images[indices], architecture)
+            loss = F.cross_entropy(logits, self.data.train.labels[indices])
+            if not math.isfinite(loss.item()):
+                raise SharedTrainingDivergedError(
+                    f"one-shot training loss is {loss.item()} on {architecture.describe()}"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            losses.append(loss.item())
+        return float(np.mean(losses))
+
+    @torch.no_grad()
+    def _rewards(self, rows: list[list[int]]) -> list[float]:
+        valid = self.data.valid
+        picked = torch.randperm(len(valid), generator=self.batches)[: self.config.valid_batch_size].to(self.data.device)
+        images, labels = valid.images[picked], valid.labels[picked]
+        rewards = []
+        for row in rows:
+            architecture = from_decisions(row, self.ops)
+            if architecture is None:
+                rewards.append(INVALID_REWARD)
+            else:
+                rewards.append(float((self.one_shot(images, architecture).argmax(dim=1) == labels).float().mean()))
+        return rewards
+
+    def train_controller(self) -> float:
+        """`controller_steps` REINFORCE steps; the mean reward."""
+        rewards = [self.policy.step(self._rewards) for _ in range(self.config.controller_steps)]
+        return float(np.mean(rewards)) if rewards else float("nan")
+
+    @torch.no_grad()
+    def derive(self) -> list[Derived]:
+        """ENAS's derivation: sample architectures, keep the `top_k` best by one-shot validation accuracy."""
+        unique: dict[tuple, Architecture] = {}
+        for architecture in self.sample_architectures(self.config.derive_samples):
+            unique.setdefault(architecture.key(), architecture)
+        scored = [
+            Derived(architecture, accuracy(self.one_shot, self.data.valid, architecture=architecture))
+            for architecture in unique.values()
+        ]
+        scored.sort(key=lambda d: -d.one_shot_accuracy)
+        return scored[: self.config.top_k]
+
+    def useless_shares(self, count: int = 200) -> dict:
+        """How often the controller picks useless ops: among the active vertices of its (valid) samples,
+        and among all its op decisions (pruned slots included, so a collapse onto tiny cells does not hide it)."""
+        rows = np.array(self.policy.sample(count))[:, : len(INTERIOR_SLOTS)]
+        return {
+            "useless_share_active": useless_fraction(self.sample_architectures(count)),
+            "useless_share_decisions": float(np.mean(rows >= len(INTERIOR_OPS))),
+        }
+
+    @torch.no_grad()
+    def one_shot_accuracy(self, architecture: Architecture) -> float:
+        """Accuracy of `architecture` on the whole validation set with the shared weights."""
+        return accuracy(self.one_shot, self.data.valid, architecture=architecture)
+
+    def run(self) -> EnasResult:
+        started = time.perf_counter()
+        history = []
+        epochs = tqdm(range(self.config.epochs), desc="ENAS", unit="epoch", disable=not self.progress, leave=False)
+        for epoch in epochs:
+            warmup = epoch < self.config.warmup_epochs
+            loss = self.train_shared(uniform=warmup)
+            reward = float("nan") if warmup else self.train_controller()
+            history.append({"epoch": epoch + 1, "shared_loss": loss, "mean_reward": reward, **self.useless_shares()})
+            epochs.set_postfix(loss=f"{loss:.3f}", reward=f"{reward:.3f}")
+        derived = self.derive()
+        return EnasResult(
+            self.config, self.ops, self.one_shot, self.policy, derived, history, time.perf_counter() - started
+        )
