@@ -1,8 +1,9 @@
-"""Train chosen NAS-Bench-101 cells for real on CIFAR-10 with the benchmark's protocol, or check the
-network's parameter counts against a dataset file.
+"""Train chosen NAS-Bench-101 cells for real (CIFAR-10 with the benchmark's protocol, or scikit-learn's
+digits with the small-data protocol), or check the network's parameter counts against a dataset file.
 
   python tools/train_child.py --check-params data/nasbench.hdf5
   python tools/train_child.py --cells top.json --epochs 108 --out results.jsonl
+  python tools/train_child.py --dataset digits --cells top.json --epochs 6 --out digits.jsonl
 
 The cell list is the search command's JSON (or a CSV; see predictor/child/cell_lists.py).
 One JSON line per finished cell is appended to --out; running the same command again
@@ -17,10 +18,27 @@ import sys
 from pathlib import Path
 
 from predictor.child.cell_lists import load_cell_list
+from predictor.child.channels import NetworkShape
 from predictor.child.cifar import CifarNotFoundError
+from predictor.child.datasets import DATASETS, DEFAULT_PROTOCOL, resolve_dataset
 from predictor.child.param_check import check_parameter_counts
-from predictor.child.training import EPOCH_BUDGETS, ExecutionOptions, TrainingProtocol
+from predictor.child.training import EPOCH_BUDGETS, PROTOCOL_PRESETS, ExecutionOptions, protocol_preset
 from predictor.child.verify import RAY_INSTALL_HINT, RayUnavailableError, VerifySettings, verify_cells
+
+
+def positive(kind: type):
+    """An argparse type: a number of `kind` above zero."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON-lines results file, appended to (default: %(default)s)",
     )
     run.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        help="images to train on (default: cifar10, which must be in --cifar; digits ship with scikit-learn)",
+    )
+    run.add_argument(
+        "--protocol",
+        choices=list(PROTOCOL_PRESETS),
+        help="training settings: benchmark (RMSProp 0.2, batch 256, BN decay 0.997) or small-data "
+        "(Adam 3e-3, batch 64, BN momentum 0.1) (default: benchmark for cifar10, small-data for digits)",
+    )
+    run.add_argument(
         "--epochs",
-        type=int,
+        type=positive(int),
         default=108,
         help=f"training budget; the benchmark's are {EPOCH_BUDGETS} (default: %(default)s)",
     )
@@ -56,10 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("data"),
         help="folder with cifar-10-batches-py/ (or that folder itself) (default: %(default)s)",
     )
-    run.add_argument("--limit", type=int, help="train only the first N listed cells")
-    run.add_argument("--batch-size", type=int, default=256, help="(default: %(default)s)")
+    run.add_argument("--limit", type=positive(int), help="train only the first N listed cells")
+    run.add_argument("--batch-size", type=positive(int), help="images per step (default: the protocol's)")
     run.add_argument(
-        "--lr", type=float, default=0.2, help="base learning rate of the cosine schedule (default: %(default)s)"
+        "--lr", type=positive(float), help="base learning rate of the cosine schedule (default: the protocol's)"
+    )
+    run.add_argument(
+        "--stem-channels",
+        type=positive(int),
+        default=128,
+        help="channels of the stem, doubled at each stack; below 128 for quick runs (default: %(default)s)",
     )
     run.add_argument(
         "--seed", type=int, default=0, help="seed for initialisation, shuffling and augmentation (default: %(default)s)"
@@ -83,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--compile", action="store_true", help="torch.compile the network (compile time is reported as setup_time)"
     )
     speed.add_argument("--cuda-graph", action="store_true", help="capture the train step as one CUDA graph (CUDA only)")
-    speed.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    speed.add_argument("--threads", type=positive(int), help="CPU threads for torch (default: torch's choice)")
     speed.add_argument(
         "--ray",
         action="store_true",
@@ -117,10 +152,21 @@ def train(args: argparse.Namespace) -> int:
         return 2
     if args.limit is not None:
         entries = entries[: args.limit]
+    try:
+        dataset = resolve_dataset(args.dataset, args.cifar)
+    except CifarNotFoundError as error:
+        print(error, file=sys.stderr)
+        return 2
+    overrides = {"batch_size": args.batch_size, "learning_rate": args.lr}
     settings = VerifySettings(
         cifar_path=str(args.cifar),
-        protocol=TrainingProtocol(
-            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed
+        dataset=dataset,
+        protocol=protocol_preset(
+            args.protocol or DEFAULT_PROTOCOL[dataset],
+            epochs=args.epochs,
+            seed=args.seed,
+            shape=NetworkShape(stem_channels=args.stem_channels),
+            **{name: value for name, value in overrides.items() if value is not None},
         ),
         options=ExecutionOptions(
             device=args.device,
