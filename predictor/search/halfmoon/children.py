@@ -129,8 +129,12 @@ class BatchedMLPs(torch.nn.Module):
         self.output_weight = torch.nn.Parameter(torch.zeros(len(children), MAX_WIDTH, NUM_CLASSES))
         self.output_bias = torch.nn.Parameter(torch.zeros(len(children), 1, NUM_CLASSES))
         slots = [{c: i for i, c in enumerate(order)} for order in [*orders, output_order]]
-        for child, key in enumerate(children):
-            self._initialise(key, [slots[layer][child] for layer in range(len(key[1]))], slots[-1][child])
+        self.children_keys = list(children)
+        self.slots = [
+            ([slots[layer][c] for layer in range(len(key[1]))], slots[-1][c]) for c, key in enumerate(children)
+        ]
+        for key, (hidden_slots, output_slot) in zip(children, self.slots):
+            self._initialise(key, hidden_slots, output_slot)
 
     @torch.no_grad()
     def _initialise(self, key: ChildKey, hidden_slots: list[int], output_slot: int) -> None:
@@ -145,6 +149,24 @@ class BatchedMLPs(torch.nn.Module):
             weights[slot, :fan_in, :fan_out] = ((torch.rand(fan_out, fan_in, generator=generator) * 2 - 1) * bound).T
             biases[slot, 0, :fan_out] = (torch.rand(fan_out, generator=generator) * 2 - 1) * bound
             fan_in = fan_out
+
+    @torch.no_grad()
+    def child_network(self, index: int) -> torch.nn.Sequential:
+        """Child `index` as a plain nn.Sequential with copies of its current weights (for inspection, reuse)."""
+        architecture = self.children_keys[index][1]
+        hidden_slots, output_slot = self.slots[index]
+        stored = [(self.weights[layer], self.biases[layer], slot) for layer, slot in enumerate(hidden_slots)]
+        stored.append((self.output_weight, self.output_bias, output_slot))
+        modules, fan_in = [], 2
+        for (weights, biases, slot), (fan_out, activation) in zip(stored, [*architecture, (NUM_CLASSES, None)]):
+            linear = torch.nn.Linear(fan_in, fan_out)
+            linear.weight.copy_(weights[slot, :fan_in, :fan_out].T)
+            linear.bias.copy_(biases[slot, 0, :fan_out])
+            modules.append(linear)
+            if activation is not None:
+                modules.append(_ACTIVATION_MODULES[activation]())
+            fan_in = fan_out
+        return torch.nn.Sequential(*modules)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (M, N, 2) of every child (in the order given) for the same points x (N, 2)."""
@@ -173,6 +195,7 @@ class BatchedMLPs(torch.nn.Module):
 
 
 _ACTIVATION_FUNCTIONS = (torch.sigmoid, torch.tanh, torch.relu, F.leaky_relu)
+_ACTIVATION_MODULES = dict(zip(ACTIVATIONS, (torch.nn.Sigmoid, torch.nn.Tanh, torch.nn.ReLU, torch.nn.LeakyReLU)))
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
