@@ -79,6 +79,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="keep the trials OUT_DIR/trials.jsonl already holds for this run, run the rest",
     )
+    compare.add_argument(
+        "--ray", action="store_true", help="run the trials as Ray tasks on a local Ray (needs pip install '.[ray]')"
+    )
+    compare.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="run the trials as Ray tasks on the cluster at ADDR (the data file must be at the same path on every node)",
+    )
     compare.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
 
@@ -127,7 +135,7 @@ def select(args: argparse.Namespace) -> int:
 def compare(args: argparse.Namespace) -> int:
     from predictor.data.dataset import NASBench
     from predictor.search.report import summarize, table, write_outputs
-    from predictor.search.runner import run_comparison
+    from predictor.search.runner import RayUnavailableError, import_ray, run_comparison
     from predictor.search.trial_log import TrialWriter, read_trials, run_identity
 
     names = [name.strip() for name in args.compare.split(",") if name.strip()]
@@ -137,6 +145,12 @@ def compare(args: argparse.Namespace) -> int:
         return 2
     if not args.data.is_file():
         return _missing_data(args.data)
+    if args.ray or args.ray_address:
+        try:
+            import_ray()
+        except RayUnavailableError as error:
+            print(f"error: {error}; --ray and --ray-address need it.", file=sys.stderr)
+            return 2
     settings = settings_from(args)
     with NASBench(args.data) as bench:
         identity = run_identity(args.data, len(bench), args.budget, args.seed, settings)
@@ -158,6 +172,8 @@ def compare(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         on_result=TrialWriter(log, identity, keep=args.resume),
         done=done,
+        use_ray=args.ray,
+        ray_address=args.ray_address,
     )
     summaries = [summarize(comparison, name) for name in names]
     print(table(comparison, summaries))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime
 import functools
+import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -76,7 +78,7 @@ def train_cell(entry: CellEntry, settings: VerifySettings, on_step: Callable[[in
         record.update(status="error", error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-    record["finished_at"] = _now()
+    record.update(finished_at=_now(), worker=f"{socket.gethostname()}:{os.getpid()}")
     return record
 
 
