@@ -9,9 +9,12 @@ A small dataset (digits: 1,200 training images) gets a few dozen steps, too few 
 that optimiser and for batch-norm statistics that keep 99.7% of their old value; the
 named preset "small-data" keeps the protocol's structure (cosine schedule, L2, the
 evaluation points) and swaps in Adam at 3e-3, batch-norm momentum 0.1 (decay 0.9),
-batch 64 (about 19 steps an epoch on digits) and scoring of every image. `protocol_preset(name, **overrides)` builds one. Train/validation/test accuracy and the
-training time (evaluations excluded) are taken at half of the steps and at the end;
-like the official evaluation, only whole batches are scored (9,984 of 10,000 images).
+batch 64 (about 19 steps an epoch on digits) and scoring of every image;
+`protocol_preset(name, **overrides)` builds one.
+
+Train/validation/test accuracy and the training time (evaluations excluded) are taken at
+half of the steps and at the end; like the official evaluation, the benchmark preset
+scores whole batches only (9,984 of 10,000 images).
 
 Results use the dataset's metric names (halfway_training_time, ...,
 final_test_accuracy, trainable_parameters), so a trained cell compares directly
@@ -276,6 +279,7 @@ def train_and_evaluate(
         total_time=time.perf_counter() - started,
         device=_device_name(device),
         execution=asdict(options),
+        protocol=asdict(protocol),
     )
     return metrics
 
