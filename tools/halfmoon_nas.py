@@ -146,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"(validation {seed['best_validation_accuracy']:.3f}, test {seed['best_test_accuracy']:.3f}, "
                 f"rollout {seed['best_found_at']})"
             )
+            if summary["method"] == "controller":
+                print(
+                    f"  settled on {seed['most_sampled_last_500']} ({seed['most_sampled_share']:.0%} of the last "
+                    f"500; validation {seed['most_sampled_validation_accuracy']:.3f}, "
+                    f"test {seed['most_sampled_test_accuracy']:.3f})"
+                )
     print(f"wrote {args.out} and {figure} ({payload['seconds']:.0f} s)")
     return 0
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ from predictor.search.halfmoon.children import ChildKey, ChildTraining, Halfmoon
 from predictor.search.halfmoon.space import KINDS, STEPS, Architecture, decode, describe, forbid, sample_uniform
 
 METHODS = ("controller", "random")
+LATE = 500  # the last rollouts, where a converged search's samples are summarised
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,9 @@ class SearchTrace:
 
     def summary(self) -> dict:
         best = self.best
+        late = self.architectures[-LATE:]
+        settled, count = Counter(late).most_common(1)[0]  # where a learning search has converged to
+        at = len(self.architectures) - 1 - self.architectures[::-1].index(settled)
         return {
             "method": self.method,
             "seed": self.seed,
@@ -118,8 +123,12 @@ class SearchTrace:
             "best_found_at": best + 1,
             "best_validation_accuracy": self.validation[best],
             "best_test_accuracy": self.test[best],
-            "mean_validation_accuracy_last_500": float(np.mean(self.validation[-500:])),
-            "mean_test_accuracy_last_500": float(np.mean(self.test[-500:])),
+            "mean_validation_accuracy_last_500": float(np.mean(self.validation[-LATE:])),
+            "mean_test_accuracy_last_500": float(np.mean(self.test[-LATE:])),
+            "most_sampled_last_500": describe(settled),
+            "most_sampled_share": count / len(late),
+            "most_sampled_validation_accuracy": self.validation[at],
+            "most_sampled_test_accuracy": self.test[at],
         }
 
 
