@@ -132,7 +132,11 @@ class SearchTrace:
         }
 
 
-def make_search(method: str, seed: int, settings: ControllerSettings = ControllerSettings()):
+Search = ControllerSearch | RandomSearch
+
+
+def make_search(method: str, seed: int, settings: ControllerSettings = ControllerSettings()) -> Search:
+    """A fresh search of `method` ("controller" or "random") with its own seed."""
     if method == "controller":
         return ControllerSearch(seed, settings)
     if method == "random":
@@ -148,7 +152,7 @@ class LockstepResult:
 
 
 def run_lockstep(
-    searches: list,
+    searches: list[Search],
     rollouts: int,
     per_update: int,
     data: Halfmoon,
