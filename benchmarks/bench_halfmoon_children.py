@@ -13,23 +13,15 @@ import argparse
 import time
 
 import torch
-import torch.nn.functional as F
 
-from predictor.search.halfmoon.children import BatchedMLPs, ChildTraining, load_halfmoon, train_children
+from predictor.search.halfmoon.children import (
+    BatchedMLPs,
+    ChildTraining,
+    load_halfmoon,
+    train_children,
+    train_one_network,
+)
 from predictor.search.halfmoon.space import decode, sample_uniform
-
-
-def train_one(network: torch.nn.Module, data, training: ChildTraining) -> None:
-    optimizer = torch.optim.Adam(network.parameters(), lr=training.learning_rate)
-    order = torch.Generator().manual_seed(training.order_seed)
-    for _ in range(training.epochs):
-        permutation = torch.randperm(len(data.train_y), generator=order)
-        for start in range(0, len(permutation), training.batch_size):
-            batch = permutation[start : start + training.batch_size]
-            loss = F.cross_entropy(network(data.train_x[batch]), data.train_y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
 
 
 def main() -> None:
@@ -55,7 +47,7 @@ def main() -> None:
     networks = [BatchedMLPs(subset).child_network(index) for index in range(len(subset))]
     started = time.perf_counter()
     for network in networks:
-        train_one(network, data, training)
+        train_one_network(network, data, training)
     baseline = (time.perf_counter() - started) / len(subset) * len(children)
 
     print(f"{args.children} random children, {args.epochs} epochs, {args.threads} thread(s)")

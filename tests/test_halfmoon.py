@@ -9,9 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
-from predictor.search.halfmoon.children import BatchedMLPs, ChildTraining, fit_children, load_halfmoon, train_children
+from predictor.search.halfmoon.children import (
+    BatchedMLPs,
+    ChildTraining,
+    fit_children,
+    load_halfmoon,
+    train_children,
+    train_one_network,
+)
 from predictor.search.halfmoon.search import ControllerSearch, ControllerSettings, make_search, run_lockstep
 from predictor.search.halfmoon.space import ACTIVATIONS, MAX_LAYERS, STOP, WIDTHS, decode, sample_uniform
 
@@ -63,21 +69,6 @@ def test_the_controller_obeys_the_stop_rule_and_forced_decisions_cost_nothing():
     assert (entropy[depths == 1].mean() < entropy[depths == MAX_LAYERS].mean()).item()
 
 
-def train_separately(model: torch.nn.Module, data, training: ChildTraining) -> torch.nn.Module:
-    """A plain network with its own Adam, fed the batches the batched children see."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=training.learning_rate)
-    order = torch.Generator().manual_seed(training.order_seed)
-    for _ in range(training.epochs):
-        permutation = torch.randperm(len(data.train_y), generator=order)
-        for start in range(0, len(permutation), training.batch_size):
-            batch = permutation[start : start + training.batch_size]
-            loss = F.cross_entropy(model(data.train_x[batch]), data.train_y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return model
-
-
 def test_batched_children_train_exactly_like_separate_networks(data):
     training = ChildTraining(epochs=2)
     children = [(0, architecture) for architecture in ARCHITECTURES]
@@ -92,7 +83,7 @@ def test_batched_children_train_exactly_like_separate_networks(data):
             torch.testing.assert_close(before[index], network(data.valid_x))
     trained = fit_children(children, data, training)
     for network in separate:
-        train_separately(network, data, training)
+        train_one_network(network, data, training)
     with torch.no_grad():
         batched = trained(data.valid_x)
         assert not torch.allclose(batched, before)

@@ -227,6 +227,21 @@ def fit_children(children: list[ChildKey], data: Halfmoon, training: ChildTraini
     return model
 
 
+def train_one_network(network: torch.nn.Module, data: Halfmoon, training: ChildTraining = ChildTraining()) -> None:
+    """Train one plain network the way `fit_children` trains each child (same batches, its own Adam):
+    the reference the batched program must equal, and its speed baseline."""
+    optimizer = torch.optim.Adam(network.parameters(), lr=training.learning_rate)
+    order = torch.Generator().manual_seed(training.order_seed)
+    for _ in range(training.epochs):
+        permutation = torch.randperm(len(data.train_y), generator=order)
+        for start in range(0, len(permutation), training.batch_size):
+            batch = permutation[start : start + training.batch_size]
+            loss = F.cross_entropy(network(data.train_x[batch]), data.train_y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+
 def train_children(
     children: list[ChildKey], data: Halfmoon, training: ChildTraining = ChildTraining()
 ) -> tuple[np.ndarray, np.ndarray]:
