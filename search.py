@@ -30,6 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--compare", help=f"comma-separated strategies to compare: {','.join(STRATEGIES)}")
     mode.add_argument("--select", choices=list(STRATEGIES), help="run one search and report the module it picks")
     weight_sharing.add_arguments(parser, mode)
+    parser.add_argument("--force", action="store_true", help="replace an existing output file (--out-topk, --out)")
     parser.add_argument(
         "--data",
         type=Path,
@@ -45,7 +46,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"how many of the best-scored cells to list, 1-{MAX_TOP_K:,} (default: %(default)s)",
     )
     query.add_argument("--out-topk", type=Path, help="write the top-k as JSON (or CSV if the name ends in .csv)")
-    query.add_argument("--force", action="store_true", help="replace an existing --out-topk file")
 
     compare = parser.add_argument_group("searching (--compare, --select)")
     compare.add_argument("--budget", type=cli.positive_int, default=1000, help="queries per trial, >= 1")
@@ -99,6 +99,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     earlier.add_argument(
         "--restart", action="store_true", help="discard the trials OUT_DIR/trials.jsonl holds and start over"
+    )
+    compare.add_argument(
+        "--ray", action="store_true", help="run the trials as Ray tasks on a local Ray (needs pip install '.[ray]')"
+    )
+    compare.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="run the trials as Ray tasks on the cluster at ADDR (the data file must be at the same path on every node)",
     )
     compare.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -158,7 +166,7 @@ def compare(args: argparse.Namespace) -> int:
     from predictor.data.dataset import NASBench
     from predictor.search.registry import build_strategy
     from predictor.search.report import summarize, table, write_outputs
-    from predictor.search.runner import run_comparison
+    from predictor.search.runner import RayUnavailableError, import_ray, run_comparison
     from predictor.search.trial_log import TrialWriter, read_trials, recorded_trials, run_identity
 
     names = [name.strip() for name in args.compare.split(",") if name.strip()]
@@ -168,6 +176,12 @@ def compare(args: argparse.Namespace) -> int:
         return 2
     if not args.data.is_file():
         return _missing_data(args.data)
+    if args.ray or args.ray_address:
+        try:
+            import_ray()
+        except RayUnavailableError as error:
+            print(f"error: {error}; --ray and --ray-address need it.", file=sys.stderr)
+            return 2
     settings = settings_from(args)
     for name in names:
         build_strategy(name, settings)  # bad settings are refused before any file is touched
@@ -195,6 +209,8 @@ def compare(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         on_result=TrialWriter(log, identity, keep=args.resume),
         done=done,
+        use_ray=args.ray,
+        ray_address=args.ray_address,
     )
     summaries = [summarize(comparison, name) for name in names]
     print(table(comparison, summaries))

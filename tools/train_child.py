@@ -1,8 +1,9 @@
-"""Train chosen NAS-Bench-101 cells for real on CIFAR-10 with the benchmark's protocol, or check the
-network's parameter counts against a dataset file.
+"""Train chosen NAS-Bench-101 cells for real (CIFAR-10 with the benchmark's protocol, or scikit-learn's
+digits with the small-data protocol), or check the network's parameter counts against a dataset file.
 
   python tools/train_child.py --check-params data/nasbench.hdf5
   python tools/train_child.py --cells top.json --epochs 108 --out results.jsonl
+  python tools/train_child.py --dataset digits --cells top.json --epochs 6 --out digits.jsonl
 
 The cell list is the search command's JSON (or a CSV; see predictor/child/cell_lists.py).
 One JSON line per finished cell is appended to --out; running the same command again
@@ -18,9 +19,11 @@ from pathlib import Path
 
 from predictor import cli
 from predictor.child.cell_lists import invalid_entries, load_cell_list
+from predictor.child.channels import NetworkShape
 from predictor.child.cifar import CifarNotFoundError
+from predictor.child.datasets import DATASETS, DEFAULT_PROTOCOL, resolve_dataset
 from predictor.child.param_check import check_parameter_counts
-from predictor.child.training import EPOCH_BUDGETS, ExecutionOptions, TrainingProtocol
+from predictor.child.training import EPOCH_BUDGETS, PROTOCOL_PRESETS, ExecutionOptions, protocol_preset
 from predictor.child.verify import RAY_INSTALL_HINT, RayUnavailableError, VerifySettings, verify_cells
 
 
@@ -46,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON-lines results file, appended to (default: %(default)s)",
     )
     run.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        help="images to train on (default: cifar10, which must be in --cifar; digits ship with scikit-learn)",
+    )
+    run.add_argument(
+        "--protocol",
+        choices=list(PROTOCOL_PRESETS),
+        help="training settings: benchmark (RMSProp 0.2, batch 256, BN decay 0.997) or small-data "
+        "(Adam 3e-3, batch 64, BN momentum 0.1) (default: benchmark for cifar10, small-data for digits)",
+    )
+    run.add_argument(
         "--epochs",
         type=cli.positive_int,
         default=108,
@@ -58,12 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder with cifar-10-batches-py/ (or that folder itself) (default: %(default)s)",
     )
     run.add_argument("--limit", type=cli.positive_int, help="train only the first N listed cells")
-    run.add_argument("--batch-size", type=cli.positive_int, default=256, help="(default: %(default)s)")
+    run.add_argument("--batch-size", type=cli.positive_int, help="images per step (default: the protocol's)")
     run.add_argument(
-        "--lr",
-        type=cli.positive_real,
-        default=0.2,
-        help="base learning rate of the cosine schedule (default: %(default)s)",
+        "--lr", type=cli.positive_real, help="base learning rate of the cosine schedule (default: the protocol's)"
+    )
+    run.add_argument(
+        "--stem-channels",
+        type=cli.positive_int,
+        default=128,
+        help="channels of the stem, doubled at each stack; below 128 for quick runs (default: %(default)s)",
     )
     run.add_argument(
         "--seed",
@@ -131,10 +148,21 @@ def train(args: argparse.Namespace) -> int:
         more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
         print(f"error: {args.cells}: nothing trained, {invalid[0]}{more}; fix or remove it", file=sys.stderr)
         return 2
+    try:
+        dataset = resolve_dataset(args.dataset, args.cifar)
+    except CifarNotFoundError as error:
+        print(error, file=sys.stderr)
+        return 2
+    overrides = {"batch_size": args.batch_size, "learning_rate": args.lr}
     settings = VerifySettings(
         cifar_path=str(args.cifar),
-        protocol=TrainingProtocol(
-            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed
+        dataset=dataset,
+        protocol=protocol_preset(
+            args.protocol or DEFAULT_PROTOCOL[dataset],
+            epochs=args.epochs,
+            seed=args.seed,
+            shape=NetworkShape(stem_channels=args.stem_channels),
+            **{name: value for name, value in overrides.items() if value is not None},
         ),
         options=ExecutionOptions(
             device=args.device,

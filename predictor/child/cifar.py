@@ -105,11 +105,21 @@ def load_cifar10(path: str | Path) -> CifarSplits:
 class DeviceCifar:
     """The splits as uint8 tensors on one device, with batched augmentation and normalisation there.
 
+    Any image set in the CIFAR split layout fits (digits does too): `mean`/`std` are its
+    per-channel statistics on the 0..255 scale, `augment` turns the crop and flip on.
     The training images are stored already zero-padded, so a random crop is a single gather.
     """
 
-    def __init__(self, splits: CifarSplits, device: torch.device | str):
+    def __init__(
+        self,
+        splits: CifarSplits,
+        device: torch.device | str,
+        mean: tuple[float, ...] = RGB_MEAN,
+        std: tuple[float, ...] = RGB_STD,
+        augment: bool = True,
+    ):
         self.device = torch.device(device)
+        self.augment = augment
 
         def put(split: Split) -> Split:
             return Split(
@@ -122,8 +132,8 @@ class DeviceCifar:
         )
         self.padded_train = torch.nn.functional.pad(self.train.images, (PAD, PAD, PAD, PAD))
         self.height, self.width = self.train.images.shape[-2:]
-        self.mean = torch.tensor(RGB_MEAN, device=self.device).view(1, 3, 1, 1)
-        self.std = torch.tensor(RGB_STD, device=self.device).view(1, 3, 1, 1)
+        self.mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
 
     @classmethod
     def from_path(cls, path: str | Path, device: torch.device | str) -> DeviceCifar:
@@ -137,14 +147,18 @@ class DeviceCifar:
     def augmented_batch(
         self, indices: torch.Tensor, generator: torch.Generator, channels_last: bool = False
     ) -> torch.Tensor:
-        """Pad-4 random crop + random horizontal flip of the chosen training images, normalised."""
+        """Pad-4 random crop + random horizontal flip of the chosen training images, normalised.
+
+        Without augmentation the images are only normalised (and no random numbers are drawn)."""
+        if not self.augment:
+            return self.normalize(self.train.images[indices], channels_last)
         n = len(indices)
         offsets = torch.randint(0, 2 * PAD + 1, (2, n), generator=generator, device=self.device)
         flip = torch.randint(0, 2, (n, 1), generator=generator, device=self.device).bool()
         rows = offsets[0, :, None] + torch.arange(self.height, device=self.device)
         columns = torch.arange(self.width, device=self.device).expand(n, -1)
         columns = offsets[1, :, None] + torch.where(flip, self.width - 1 - columns, columns)
-        channels = torch.arange(3, device=self.device)
+        channels = torch.arange(self.train.images.shape[1], device=self.device)
         crops = self.padded_train[
             indices[:, None, None, None],
             channels[None, :, None, None],

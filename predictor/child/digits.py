@@ -4,13 +4,17 @@
 and replicated to 3 channels so the NAS-Bench-101 network and every CIFAR-10 code path
 take them unchanged. The split is fixed by a seed: 1,200 train, 300 validation, 297 test;
 `train_eval` (the set on which train accuracy is measured) is the first 300 training images.
+
+On the device they are normalised with the training split's own mean and standard
+deviation and never augmented: a crop or a mirror of an 8x8 digit changes what it shows
+(a mirrored 2 is no 2).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from predictor.child.cifar import CifarSplits, Split
+from predictor.child.cifar import CifarSplits, DeviceCifar, Split
 
 NUM_TRAIN, NUM_VALID = 1_200, 300
 TRAIN_EVAL = 300
@@ -32,3 +36,12 @@ def load_digits_splits(seed: int = 0) -> CifarSplits:
         valid=Split(images[valid], labels[valid]),
         test=Split(images[test], labels[test]),
     )
+
+
+def device_digits(device: str = "cpu", seed: int = 0) -> DeviceCifar:
+    """The seeded split on `device`, normalised with its training statistics, without augmentation."""
+    splits = load_digits_splits(seed)
+    train = np.asarray(splits.train.images, dtype=np.float64)
+    mean = tuple(train.mean(axis=(0, 2, 3)).tolist())
+    std = tuple(train.std(axis=(0, 2, 3)).tolist())
+    return DeviceCifar(splits, device, mean=mean, std=std, augment=False)

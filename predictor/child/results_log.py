@@ -35,9 +35,16 @@ class ResultsLog:
                     records.append(record)
         return records
 
-    def finished(self, epochs: int) -> set[str]:
-        """Hashes already trained successfully for `epochs` epochs."""
-        return {r["hash"] for r in self.read() if r.get("status") == "ok" and r.get("epochs") == epochs and "hash" in r}
+    def finished(self, epochs: int, dataset: str = "cifar10") -> set[str]:
+        """Hashes already trained successfully for `epochs` epochs on `dataset` (a record without one: CIFAR-10)."""
+        return {
+            r["hash"]
+            for r in self.read()
+            if r.get("status") == "ok"
+            and r.get("epochs") == epochs
+            and r.get("dataset", "cifar10") == dataset
+            and "hash" in r
+        }
 
     def repair(self) -> int:
         """Drop a last line torn by a crash (bytes removed), so the next record starts on a line of its own."""

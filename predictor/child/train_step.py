@@ -14,13 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from predictor.child.optim import TFRMSprop, cosine_learning_rate_tensor
+from predictor.child.optim import cosine_learning_rate_tensor
+
+_FRESH_STATE = {"ms": 1.0}  # TF-RMSProp's mean square starts at 1; every other optimiser buffer (Adam's too) at 0
 
 
 class TrainStep:
     """One optimisation step on a batch; `step_count` is the TF global step."""
 
-    def __init__(self, model: nn.Module, optimizer: TFRMSprop, total_steps: int, base_lr: float, bf16: bool):
+    def __init__(
+        self, model: nn.Module, optimizer: torch.optim.Optimizer, total_steps: int, base_lr: float, bf16: bool
+    ):
         self.model, self.optimizer = model, optimizer
         self.total_steps, self.base_lr, self.bf16 = total_steps, base_lr, bf16
         device = next(model.parameters()).device
@@ -68,9 +72,9 @@ def restore_state(step: TrainStep, snapshot: dict) -> None:
             value.copy_(snapshot["model"][name])
         for p, state in step.optimizer.state.items():
             saved = snapshot["optimizer"].get(id(p))
-            if saved is None:  # state created by the warm-up: back to TF's initial values
-                state["ms"].fill_(1.0)
-                state["mom"].zero_()
+            if saved is None:  # state created by the warm-up: back to the optimiser's initial values
+                for key, value in state.items():
+                    value.fill_(_FRESH_STATE.get(key, 0.0))
             else:
                 for key, value in state.items():
                     value.copy_(saved[key])

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime
 import functools
+import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -24,7 +26,8 @@ import torch
 from tqdm import tqdm
 
 from predictor.child.cell_lists import CellEntry
-from predictor.child.cifar import DeviceCifar, find_cifar_dir
+from predictor.child.cifar import DeviceCifar
+from predictor.child.datasets import check_dataset, load_device_data
 from predictor.child.results_log import ResultsLog
 from predictor.child.training import ExecutionOptions, TrainingProtocol, train_and_evaluate
 
@@ -42,6 +45,7 @@ class VerifySettings:
     cifar_path: str
     protocol: TrainingProtocol = field(default_factory=TrainingProtocol)
     options: ExecutionOptions = field(default_factory=ExecutionOptions)
+    dataset: str = "cifar10"  # or "digits" (see predictor.child.datasets)
 
 
 @dataclass
@@ -52,9 +56,9 @@ class VerifySummary:
 
 
 @functools.lru_cache(maxsize=1)
-def _device_data(cifar_path: str, device: str) -> DeviceCifar:
-    """CIFAR on the device, loaded once per process and reused for every cell."""
-    return DeviceCifar.from_path(cifar_path, device)
+def _device_data(dataset: str, cifar_path: str, device: str) -> DeviceCifar:
+    """The images on the device, loaded once per process and reused for every cell."""
+    return load_device_data(dataset, cifar_path, device)
 
 
 def _now() -> str:
@@ -63,18 +67,18 @@ def _now() -> str:
 
 def train_cell(entry: CellEntry, settings: VerifySettings, on_step: Callable[[int, int], None] | None = None) -> dict:
     """Train one listed cell; the returned record has status 'ok' with the metrics, or 'error' with the error."""
-    record = {**entry.as_json(), "epochs": settings.protocol.epochs}
+    record = {**entry.as_json(), "epochs": settings.protocol.epochs, "dataset": settings.dataset}
     try:
         cell = entry.cell()
         options = settings.options.resolved()
-        data = _device_data(settings.cifar_path, options.device)
+        data = _device_data(settings.dataset, settings.cifar_path, options.device)
         metrics = train_and_evaluate(cell, data, settings.protocol, options, on_step)
         record.update(status="ok", **metrics)
     except Exception as error:  # a bad cell must not stop the others; KeyboardInterrupt still does
         record.update(status="error", error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-    record["finished_at"] = _now()
+    record.update(finished_at=_now(), worker=f"{socket.gethostname()}:{os.getpid()}")
     return record
 
 
@@ -137,6 +141,7 @@ def _train_with_ray(
                 record = {
                     **entry.as_json(),
                     "epochs": settings.protocol.epochs,
+                    "dataset": settings.dataset,
                     "status": "error",
                     "error": f"{type(error).__name__}: {error}",
                     "finished_at": _now(),
@@ -152,15 +157,15 @@ def verify_cells(
     ray_address: str | None = None,
     progress: bool = True,
 ) -> VerifySummary:
-    """Train every listed cell not yet in `out_path` (for this budget) and append its record there.
+    """Train every listed cell not yet in `out_path` (for this budget and dataset) and append its record there.
 
     Raises CifarNotFoundError before training anything when the data is missing, and
     RayUnavailableError when Ray is asked for but not installed.
     """
-    find_cifar_dir(settings.cifar_path)
+    check_dataset(settings.dataset, settings.cifar_path)
     log = ResultsLog(out_path)
     log.repair()
-    finished = log.finished(settings.protocol.epochs)
+    finished = log.finished(settings.protocol.epochs, settings.dataset)
     summary = VerifySummary()
     pending, seen = [], set()
     for entry in entries:

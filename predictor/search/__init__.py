@@ -7,9 +7,11 @@
   ranking, predictor-guided search (iterative, one-shot, two-stage), all `Strategy.run(oracle, rng)`;
 - `surrogate`, `recipes`, `schedule`: the predictor inside a search (fit function injected,
   by default `predictor.gcn.training.fit`), its training recipe and its refit schedule;
-- `registry`: strategies by name; `runner`: seeded trials over processes;
+- `registry`: strategies by name; `runner`: seeded trials over processes or Ray tasks;
 - `statistics`, `report`, `plotting`: curves, censored queries-to-target, the table, JSON, CSV, figure;
-- `topk`: ranking the whole space with a trained predictor.
+- `topk`: ranking the whole space with a trained predictor;
+- `controller`: the recurrent policy over decision sequences that REINFORCE-style searches share;
+- `halfmoon/`: the minimal-nas system (a controller searching small MLPs for halfmoons).
 
 Command line: `search.py` at the top of the repository.
 """

@@ -1,9 +1,13 @@
-"""Independent seeded trials of several strategies, spread over processes.
+"""Independent seeded trials of several strategies, spread over processes or Ray tasks.
 
 Every trial has its own seeds derived from (master seed, trial, strategy name), so a
 result does not depend on how many workers ran it nor in which order. The oracle's
 seed (which repeat a query reveals) depends on the trial only: strategies compared on
 the same trial face the same draws where they query the same module.
+
+With Ray (`pip install '.[ray]'`), every trial is one Ray task (one CPU) on a local or a
+running cluster; the results are the same as a local run's. Each worker reads the data file
+itself, so on a cluster it must be at the same path on every node.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from predictor.search.strategies.base import Strategy
 
 _ORACLE_STREAM = 0
 _STRATEGY_STREAM = 1
+RAY_INSTALL_HINT = "Ray is not installed; install it with: pip install '.[ray]'  (or: pip install 'ray>=2.9')"
+
+
+class RayUnavailableError(ImportError):
+    """Ray was asked for but cannot be imported."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,7 @@ def _init_worker(data_path: str, settings: StrategySettings) -> None:
     torch.set_num_threads(1)
     benchmark = Benchmark.from_file(data_path)
     _worker_state.update(
+        data_path=data_path,
         benchmark=benchmark,
         settings=settings,
         mapper=PoolMapper(benchmark.hashes, benchmark.adjacency, benchmark.operations, benchmark.num_vertices),
@@ -124,6 +134,13 @@ def _run_job(job: tuple[str, int, int, int]) -> TrialResult:
     state = _worker_state
     strategy = build_strategy(name, state["settings"])
     return run_trial(state["benchmark"], strategy, budget, seed, trial, state["mapper"], name)
+
+
+def _run_ray_job(job: tuple[str, int, int, int], data_path: str, settings: StrategySettings) -> TrialResult:
+    """A trial in a Ray worker, which loads the data once and keeps it for the tasks that follow."""
+    if _worker_state.get("data_path") != data_path or _worker_state.get("settings") != settings:
+        _init_worker(data_path, settings)
+    return _run_job(job)
 
 
 def _jobs(strategies: Sequence[str], trials: int, budget: int, seed: int) -> list[tuple[str, int, int, int]]:
@@ -142,8 +159,11 @@ def run_comparison(
     progress: bool = True,
     on_result: Callable[[TrialResult], None] | None = None,
     done: dict[tuple[str, int], TrialResult] | None = None,
+    use_ray: bool = False,
+    ray_address: str | None = None,
 ) -> ComparisonResult:
-    """Run `trials` seeded trials of every strategy; `workers` processes (default: all cores).
+    """Run `trials` seeded trials of every strategy; `workers` processes (default: all cores), or
+    Ray tasks when `use_ray` or `ray_address` is given (RayUnavailableError when Ray is missing).
 
     `done`: trials finished earlier (same run), kept as they are instead of being rerun.
     """
@@ -153,6 +173,7 @@ def run_comparison(
     workers = max(1, min(workers or os.cpu_count() or 1, trials * len(strategies)))
     if not strategies or trials < 1:
         raise ValueError("nothing to run: give at least one strategy and one trial")
+    ray = import_ray() if use_ray or ray_address else None
     benchmark = Benchmark.from_file(data_path)
     comparison = ComparisonResult(benchmark, list(strategies), budget, trials, seed, settings, workers=workers)
     done = {key: result for key, result in (done or {}).items() if key[0] in strategies and key[1] < trials}
@@ -161,13 +182,39 @@ def run_comparison(
     jobs = [job for job in _jobs(strategies, trials, budget, seed) if (job[0], job[1]) not in done]
     start = time.perf_counter()
     with tqdm(total=len(jobs), desc="trials", unit="trial", disable=not progress) as bar:
-        for result in _results(jobs, str(data_path), settings, workers):
+        if ray is not None:
+            results = _ray_results(ray, jobs, str(Path(data_path).resolve()), settings, ray_address)
+        else:
+            results = _results(jobs, str(data_path), settings, workers)
+        for result in results:
             comparison.results[(result.strategy, result.trial)] = result
             if on_result:
                 on_result(result)
             bar.update()
     comparison.seconds = time.perf_counter() - start
     return comparison
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailableError(RAY_INSTALL_HINT) from None
+    return ray
+
+
+def _ray_results(
+    ray, jobs: list, data_path: str, settings: StrategySettings, address: str | None
+) -> Iterator[TrialResult]:
+    """One Ray task per trial, results in the order they finish."""
+    if not jobs:
+        return
+    ray.init(address=address, ignore_reinit_error=True)
+    remote = ray.remote(num_cpus=1)(_run_ray_job)
+    pending = [remote.remote(job, data_path, settings) for job in jobs]
+    while pending:
+        (finished,), pending = ray.wait(pending, num_returns=1)
+        yield ray.get(finished)
 
 
 def _results(jobs: list, data_path: str, settings: StrategySettings, workers: int) -> Iterator[TrialResult]:

@@ -140,7 +140,7 @@ SCORE_NOTE = (
 )
 
 
-def format_table(modules: list[RankedModule]) -> str:
+def format_table(modules: list[RankedModule], note: str = SCORE_NOTE) -> str:
     lines = [f"{'rank':>4}  {'hash':32}  {'score':>9}  {'recorded':>8}  adjacency rows / interior ops"]
     short = {"conv3x3-bn-relu": "3x3", "conv1x1-bn-relu": "1x1", "maxpool3x3": "mp"}
     for m in modules:
@@ -148,7 +148,7 @@ def format_table(modules: list[RankedModule]) -> str:
         rows = " ".join("".join(map(str, row)) for row in m.adjacency)
         ops = ",".join(short.get(op, op) for op in m.ops[1:-1])
         lines.append(f"{m.rank:>4}  {m.hash}  {m.score * 100:>9.2f}  {recorded:>8}  {rows}  [{ops}]")
-    lines.append(SCORE_NOTE)
+    lines.append(note)
     return "\n".join(lines)
 
 

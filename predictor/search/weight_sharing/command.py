@@ -1,7 +1,7 @@
 """`search.py --weight-sharing enas`: run ENAS on an image dataset and write the chosen cells as a top-k list.
 
 The list has the format `topk.write_top_k` gives the predictor's ranking (hash, adjacency, ops,
-`predicted_accuracy` = the cell's one-shot validation accuracy, recorded accuracies from
+`score` = the cell's one-shot validation accuracy, recorded accuracies from
 --data when it holds the cell), so `tools/train_child.py --cells` trains it unchanged.
 """
 
@@ -11,25 +11,15 @@ import argparse
 import sys
 from dataclasses import asdict, replace
 
+from predictor import cli
 from predictor.search.weight_sharing.data import DATASETS
 
 METHODS = ("enas",)
-
-
-def _at_least(minimum: int):
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-        return value
-
-    return parse
+DEFAULT_EPOCHS = 24  # EnasConfig.epochs; repeated here so that parsing arguments does not import torch
 
 
 def add_arguments(parser: argparse.ArgumentParser, mode: argparse._MutuallyExclusiveGroup) -> None:
-    """--weight-sharing in the mode group, its options in a group of their own."""
-    from predictor.search.weight_sharing.enas import EnasConfig
-
+    """--weight-sharing in the mode group, its options in a group of their own (--force, --seed, ... are shared)."""
     mode.add_argument(
         "--weight-sharing", choices=METHODS, help="weight-sharing search on real images; writes --out (top-k JSON)"
     )
@@ -37,12 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser, mode: argparse._MutuallyExclu
     group.add_argument("--dataset", choices=DATASETS, default="digits", help="images to search on (default: digits)")
     group.add_argument("--cifar", default="data", help="folder holding cifar-10-batches-py (--dataset cifar10)")
     group.add_argument(
-        "--epochs", type=_at_least(1), default=EnasConfig.epochs, help="ENAS epochs, warm-up included (>= 1)"
+        "--epochs", type=cli.positive_int, default=DEFAULT_EPOCHS, help="ENAS epochs, warm-up included (>= 1)"
     )
     group.add_argument(
         "--device", default=None, help="torch device (default: cuda when available, else cpu, one thread)"
     )
-    group.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,8 +48,6 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--weight-sharing needs --out FILE.json (where the chosen cells go)")
     if args.out.exists() and not args.force:
         return _fail(f"{args.out} exists; pass --force to overwrite it (or choose another --out)")
-    if args.top_k < 1:
-        return _fail(f"--top-k must be >= 1, got {args.top_k}")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         torch.empty(0, device=device)
@@ -84,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         )
         for rank, (cell, d) in enumerate(zip(cells, result.derived), start=1)
     ]  # fmt: skip
-    print(format_table(modules).replace("predicted", "one-shot "))
+    print(format_table(modules, note=f"score: one-shot validation accuracy on {args.dataset} (%), shared weights"))
     try:
         write_json([asdict(m) for m in modules], args.out, force=args.force)
     except OutputExistsError as error:

@@ -1,0 +1,160 @@
+"""The minimal-nas system: a GRU controller trained with REINFORCE searches small MLPs for scikit-learn's
+halfmoons, against random search at the same number of rollouts, over several seeds.
+
+  python tools/halfmoon_nas.py --rollouts 5000 --seeds 5 --out runs/halfmoon/halfmoon.json
+
+Writes the JSON (settings, per-method table, per-seed best architecture, per-rollout accuracies)
+and the accuracy-over-rollouts plot beside it (same name, .png); prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from predictor.data.atomic import OutputExistsError, write_json
+from predictor.search.halfmoon.children import ChildTraining, load_halfmoon
+from predictor.search.halfmoon.report import method_summary, plot, table
+from predictor.search.halfmoon.search import METHODS, ControllerSettings, make_search, run_lockstep
+
+
+def bounded(kind: type, low: float, high: float | None = None):
+    """An argparse type: a `kind` in [low, high]."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high if high is not None else 'inf'}], got {text}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--rollouts", type=bounded(int, 1), default=5000, help="children sampled per search (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seeds", type=bounded(int, 1), default=5, help="searches per method, seeds 0..N-1 (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help=f"comma-separated, from {','.join(METHODS)} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--per-update",
+        type=bounded(int, 1),
+        default=50,
+        help="rollouts per controller update, trained as one batch (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--child-epochs",
+        type=bounded(int, 1),
+        default=ChildTraining.epochs,
+        help="epochs of every child's training (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=bounded(float, 1e-6, 10.0),
+        default=ControllerSettings.learning_rate,
+        help="controller's Adam learning rate (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--entropy-weight",
+        type=bounded(float, 0.0, 10.0),
+        default=ControllerSettings.entropy_weight,
+        help="entropy bonus at the start (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--entropy-decay",
+        type=bounded(float, 0.0, 1.0),
+        default=ControllerSettings.entropy_decay,
+        help="factor on the entropy bonus per rollout (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/halfmoon/halfmoon.json"),
+        help="JSON output; the plot goes beside it with .png (default: %(default)s)",
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("--threads", type=bounded(int, 1, 256), default=1, help="torch threads (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    methods = [name.strip() for name in args.methods.split(",") if name.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown or not methods:
+        print(f"error: unknown methods {unknown}; choose from {', '.join(METHODS)}", file=sys.stderr)
+        return 2
+    figure = args.out.with_suffix(".png")
+    existing = [path for path in (args.out, figure) if path.exists()]
+    if existing and not args.force:
+        print(f"error: {existing[0]} exists; pass --force to overwrite it (or choose another --out)", file=sys.stderr)
+        return 2
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    data = load_halfmoon()
+    training = ChildTraining(epochs=args.child_epochs)
+    controller = ControllerSettings(
+        learning_rate=args.learning_rate, entropy_weight=args.entropy_weight, entropy_decay=args.entropy_decay
+    )
+    started = time.perf_counter()
+    results = []
+    for method in methods:
+        searches = [make_search(method, seed, controller) for seed in range(args.seeds)]
+        print(f"{method}: {args.seeds} seeds x {args.rollouts:,} rollouts", file=sys.stderr)
+        results.append(run_lockstep(searches, args.rollouts, args.per_update, data, training, not args.no_progress))
+    summaries = [method_summary(result) for result in results]
+    payload = {
+        "settings": {
+            **{key: value for key, value in vars(args).items() if key not in ("out", "force", "no_progress")},
+            "child_training": asdict(training),
+            "controller": asdict(controller),
+        },
+        "summary": summaries,
+        "validation_accuracy_per_rollout": {
+            result.traces[0].method: [[round(v, 4) for v in trace.validation] for trace in result.traces]
+            for result in results
+        },
+        "seconds": time.perf_counter() - started,
+    }
+    try:
+        write_json(payload, args.out, force=args.force)
+        plot(results, figure, force=args.force)
+    except OutputExistsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(table(summaries))
+    for summary in summaries:
+        for seed in summary["per_seed"]:
+            print(
+                f"{summary['method']} seed {seed['seed']}: best {seed['best_architecture']} "
+                f"(validation {seed['best_validation_accuracy']:.3f}, test {seed['best_test_accuracy']:.3f}, "
+                f"rollout {seed['best_found_at']})"
+            )
+            if summary["method"] == "controller":
+                print(
+                    f"  settled on {seed['most_sampled_last_500']} ({seed['most_sampled_share']:.0%} of the last "
+                    f"500; validation {seed['most_sampled_validation_accuracy']:.3f}, "
+                    f"test {seed['most_sampled_test_accuracy']:.3f})"
+                )
+    print(f"wrote {args.out} and {figure} ({payload['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
