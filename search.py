@@ -15,9 +15,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from predictor.search.recipes import RECIPES
-from predictor.search.registry import STRATEGIES, StrategySettings
+from predictor.search.registry import STRATEGIES, SURROGATES, StrategySettings
 
 DEFAULT_DATA = Path("data/nasbench.hdf5")
+MAX_POISON = 32
+
+
+def _poison_count(text: str) -> int:
+    value = int(text) if text.strip().lstrip("-").isdigit() else -1
+    if not 0 <= value <= MAX_POISON:
+        raise argparse.ArgumentTypeError(f"K must be an integer from 0 to {MAX_POISON}, got {text!r}")
+    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -75,6 +83,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     compare.add_argument("--fit", default=StrategySettings.fit, help="fit function as module:name")
     compare.add_argument(
+        "--poison",
+        type=_poison_count,
+        default=StrategySettings.poison,
+        metavar="K",
+        help=f"add K useless zero ops (0..{MAX_POISON}) to every strategy's vertex op vocabulary (docs/poisoning.md)",
+    )
+    compare.add_argument(
+        "--surrogate",
+        choices=SURROGATES,
+        default=StrategySettings.pnas_surrogate,
+        help="surrogate of the progressive search pnas: the GCN or the PNAS encoder RNN (an LSTM over the cell)",
+    )
+    compare.add_argument(
         "--resume",
         action="store_true",
         help="keep the trials OUT_DIR/trials.jsonl already holds for this run, run the rest",
@@ -107,6 +128,8 @@ def settings_from(args: argparse.Namespace) -> StrategySettings:
         ensemble_size=args.ensemble,
         exploration=args.exploration,
         paper_initial_queries=args.paper_initial_queries,
+        poison=args.poison,
+        pnas_surrogate=args.surrogate,
     )
 
 
