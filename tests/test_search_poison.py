@@ -200,3 +200,29 @@ def test_the_encoder_rnn_ranks_unseen_modules_of_the_sample(sample):
     predicted = model.predict(sample.adjacency[test], sample.operations[test], sample.num_vertices[test])
     assert np.isfinite(predicted).all()
     assert kendalltau(predicted, sample.mean_validation[test]).statistic > 0.2
+
+
+def test_compare_with_poison_reports_the_poisoned_share_per_half(sample_hdf5, tmp_path, capsys):
+    from search import main
+
+    out = tmp_path / "summary.json"
+    arguments = ["--compare", "random,evolution", "--budget", "30", "--trials", "2", "--data", str(sample_hdf5)]
+    code = main([*arguments, "--poison", "2", "--out", str(out), "--out-dir", str(tmp_path), "--workers", "1"])
+    assert code == 0
+    summary = json.loads(out.read_text())
+    assert summary["poison"] == 2
+    for name in ("random", "evolution"):
+        share = summary["strategies"][name]["poisoned_query_share"]
+        assert 0 < share["first_half"] <= 1 and 0 <= share["last_half"] <= 1
+    assert "poisoned 1st/2nd half" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["-1", "33", "two"])
+def test_poison_outside_its_range_is_refused_in_one_line(value, capsys):
+    from search import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--compare", "random", "--poison", value])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--poison" in error and "0 to 32" in error

@@ -25,6 +25,12 @@ from predictor.search.strategies.random_search import query_random
 from predictor.search.surrogate import Surrogate
 
 
+def as_proposal(adjacency: np.ndarray, operations: np.ndarray, num_vertices: int) -> Proposal:
+    """A candidate of the poisoned view (HDF5 layout, pruned like the module it was drawn from) as a proposal."""
+    n = int(num_vertices)
+    return Proposal(adjacency[:n, :n], tuple(int(code) for code in operations[:n]))
+
+
 def ranked(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Indices by decreasing score; equal scores in random order."""
     return np.lexsort((rng.random(len(scores)), -np.asarray(scores)))
@@ -82,10 +88,5 @@ class PredictorGuidedSearch(Strategy):
                 if not poisoned[i]:
                     if not oracle.queried[candidates[i]]:  # a poisoned pick may have been answered by this module
                         oracle.query(candidates[i])
-                    continue
-                n = int(num_vertices[i])
-                if (
-                    oracle.exhausted
-                    or oracle.query_proposal(Proposal(adjacency[i][:n, :n], tuple(map(int, operations[i][:n])))) is None
-                ):
+                elif oracle.query_proposal(as_proposal(adjacency[i], operations[i], num_vertices[i])) is None:
                     return
