@@ -256,7 +256,8 @@ def selection_report(benchmark, strategy_description: str, result: TrialResult) 
         [
             strategy_description,
             f"{len(result.rows)} queries in {result.seconds:.1f} s; top {TOP_FRACTION * 100:g}% first reached at query "
-            f"{hit if hit else '-'}",
+            f"{hit if hit else '-'}"
+            + (f"; {int(result.poisoned.sum())} queries held a zero op" if result.poisoned.any() else ""),
             f"picked {cell.hash} (query {position + 1}): observed validation accuracy {result.observed[position] * 100:.2f}%, "
             f"mean validation {benchmark.mean_validation[best] * 100:.2f}%"
             + ("" if np.isnan(test) else f", mean test {test * 100:.2f}%")
