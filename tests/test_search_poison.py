@@ -226,3 +226,13 @@ def test_poison_outside_its_range_is_refused_in_one_line(value, capsys):
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--poison" in error and "0 to 32" in error
+
+
+def test_a_surrogate_learns_from_chance_answers_while_fewer_than_two_are_sound(sample):
+    from tests.search_stand_ins import FitRecorder
+
+    fit = FitRecorder(calls=[])
+    arrays = sample.adjacency[:3], sample.operations[:3], sample.num_vertices[:3]
+    Surrogate(fit).train(*arrays, np.array([CHANCE_ACCURACY, CHANCE_ACCURACY, 0.93]), np.random.default_rng(0))
+    Surrogate(fit).train(*arrays, np.array([CHANCE_ACCURACY, 0.92, 0.93]), np.random.default_rng(0))
+    assert fit.calls == [3, 2]
