@@ -16,11 +16,12 @@ from pathlib import Path
 
 from predictor import cli
 from predictor.search.recipes import RECIPES
-from predictor.search.registry import STRATEGIES, StrategySettings
+from predictor.search.registry import STRATEGIES, SURROGATES, StrategySettings
 from predictor.search.weight_sharing import command as weight_sharing
 
 DEFAULT_DATA = Path("data/nasbench.hdf5")
 MAX_TOP_K = 10_000  # the top-k is a list of cells to train for real
+MAX_POISON = 32
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -91,6 +92,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="N of the one-shot protocol (paper)",
     )
     compare.add_argument("--fit", default=StrategySettings.fit, help="fit function as module:name")
+    compare.add_argument(
+        "--poison",
+        type=cli.integer(0, MAX_POISON),
+        default=StrategySettings.poison,
+        metavar="K",
+        help=f"add K useless zero ops (0..{MAX_POISON}) to every strategy's vertex op vocabulary (docs/poisoning.md)",
+    )
+    compare.add_argument(
+        "--surrogate",
+        choices=SURROGATES,
+        default=StrategySettings.pnas_surrogate,
+        help="surrogate of the progressive search pnas: the GCN or the PNAS encoder RNN (an LSTM over the cell)",
+    )
     earlier = compare.add_mutually_exclusive_group()
     earlier.add_argument(
         "--resume",
@@ -145,6 +159,8 @@ def settings_from(args: argparse.Namespace) -> StrategySettings:
         ensemble_size=args.ensemble,
         exploration=args.exploration,
         paper_initial_queries=args.paper_initial_queries,
+        poison=args.poison,
+        pnas_surrogate=args.surrogate,
     )
 
 

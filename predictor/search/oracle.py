@@ -4,7 +4,9 @@ Querying a module reveals the 108-epoch final validation accuracy of one of its 
 repeats, drawn at random as `nasbench.api.query` does, and costs one unit of budget.
 The oracle refuses a query past the budget and, unless the strategy declares that it
 re-queries on purpose, a module queried before: the curves compare strategies at equal
-numbers of distinct trained networks.
+numbers of distinct trained networks. A proposal over a poisoned vocabulary (`poison.py`) is
+answered by the cell it computes; one whose output is cut off answers chance accuracy and
+records the row `CHANCE_ROW` (a trained network, but no pool module).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 
 from predictor.data.cell import Cell
 from predictor.search.benchmark import Benchmark
+from predictor.search.poison import CHANCE_ACCURACY, CHANCE_ROW, Proposal
 from predictor.search.pool_mapping import PoolMapper, spec_code
 
 
@@ -46,6 +49,8 @@ class Oracle:
         self.rows: list[int] = []
         self.observed: list[float] = []
         self.edit_distances: list[int] = []  # per `query_cell`: 0 = the proposal itself was queried
+        self.poisoned: list[bool] = []  # per query: the proposal held a poisoned op
+        self._as_proposed: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}  # query -> poisoned arrays it answered
 
     @property
     def mapper(self) -> PoolMapper:
@@ -82,9 +87,44 @@ class Oracle:
         stored = np.flatnonzero(~np.isnan(repeats))
         value = float(repeats[stored[0] if len(stored) == 1 else self._repeat_rng.choice(stored)])
         self.queried[row] = True
+        self._record(row, value)
+        return value
+
+    def _record(self, row: int, value: float) -> None:
         self.rows.append(row)
         self.observed.append(value)
-        return value
+        self.poisoned.append(False)
+
+    def query_proposal(self, proposal: Proposal) -> tuple[int, float] | None:
+        """Query a proposal over the poisoned vocabulary: the cell it computes, under the pool rule;
+        chance accuracy (row `CHANCE_ROW`) when its poisoned vertices cut the output off."""
+        cell = proposal.clean_cell()
+        if not proposal.poisoned:
+            return self.query_cell(cell)
+        if cell is None:
+            if len(self.rows) >= self.budget:
+                raise BudgetExhaustedError(f"query {len(self.rows) + 1} exceeds the budget of {self.budget}")
+            self._record(CHANCE_ROW, CHANCE_ACCURACY)
+            self.edit_distances.append(0)
+            answer = (CHANCE_ROW, CHANCE_ACCURACY)
+        else:
+            answer = self.query_cell(cell)
+            if answer is None:
+                return None
+        self.poisoned[-1] = True
+        if self.edit_distances[-1] == 0:
+            self._as_proposed[len(self.rows) - 1] = (*proposal.padded(), proposal.num_vertices)
+        return answer
+
+    def training_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(adjacency, operations, num_vertices, observed) of every query so far, in the HDF5 layout: the module
+        that answered, or the poisoned proposal itself where it was answered as proposed (or by chance)."""
+        b = self.benchmark
+        rows = np.maximum(np.array(self.rows, dtype=np.int64), 0)
+        adjacency, operations, num_vertices = b.adjacency[rows], b.operations[rows], b.num_vertices[rows]
+        for query, (matrix, ops, size) in self._as_proposed.items():
+            adjacency[query], operations[query], num_vertices[query] = matrix, ops, size
+        return adjacency, operations, num_vertices, np.array(self.observed)
 
     def resolve(self, cell: Cell) -> tuple[int, int] | None:
         """(row, edit distance) of the pool module a proposed cell gets under the rule of `pool_mapping`.

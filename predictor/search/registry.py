@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from predictor.search.op_types import with_node_types
 from predictor.search.recipes import training_config
 from predictor.search.schedule import RetrainSchedule
+from predictor.search.sequence_surrogate import SequenceFit
 from predictor.search.strategies.base import Strategy
 from predictor.search.strategies.evolution import RegularizedEvolution
 from predictor.search.strategies.parameter_ranking import ParameterRanking
@@ -35,16 +37,41 @@ class StrategySettings:
     pnas_schedule: RetrainSchedule = RetrainSchedule(((50, 10), (200, 25), (1000, 100)))  # a surrogate per level
     paper_initial_queries: int = 172  # N of the one-shot protocol (`paper`)
     paper_recipe: str = "paper"
+    poison: int = 0  # zero ops added to the vertex op vocabulary of every strategy (`poison.py`)
+    pnas_surrogate: str = "gcn"  # surrogate of `pnas`: gcn | rnn (`pnas-rnn` is always the rnn)
 
     def surrogate(self, recipe: str | None = None, ensemble_size: int | None = None) -> Surrogate:
         return Surrogate(
-            import_object(self.fit), training_config(recipe or self.recipe), ensemble_size or self.ensemble_size
+            with_node_types(import_object(self.fit), self.poison),
+            training_config(recipe or self.recipe),
+            ensemble_size or self.ensemble_size,
         )
+
+    def sequence_surrogate(self) -> Surrogate:
+        """The PNAS encoder RNN over 3 + poison ops (its own training settings, no recipe)."""
+        return Surrogate(SequenceFit(self.poison), None, self.ensemble_size)
+
+
+SURROGATES = ("gcn", "rnn")
+
+
+def _pnas(settings: StrategySettings, surrogate: str, name: str) -> Strategy:
+    if surrogate not in SURROGATES:
+        raise ValueError(f"unknown surrogate {surrogate!r}; known: {', '.join(SURROGATES)}")
+    model = settings.sequence_surrogate() if surrogate == "rnn" else settings.surrogate()
+    return ProgressiveSearch(
+        model, schedule=settings.pnas_schedule, poison=settings.poison, name=name, surrogate_name=surrogate.upper()
+    )
 
 
 def _predictor(settings: StrategySettings) -> Strategy:
     return PredictorGuidedSearch(
-        settings.surrogate(), settings.initial_queries, settings.schedule, settings.exploration, name="predictor"
+        settings.surrogate(),
+        settings.initial_queries,
+        settings.schedule,
+        settings.exploration,
+        name="predictor",
+        poison=settings.poison,
     )
 
 
@@ -55,29 +82,35 @@ def _predictor_ucb(settings: StrategySettings) -> Strategy:
         settings.schedule,
         exploration=max(settings.exploration, 1.0),
         name="predictor-ucb",
+        poison=settings.poison,
     )
 
 
 def _paper(settings: StrategySettings) -> Strategy:
-    return PredictorGuidedSearch.one_shot(settings.surrogate(settings.paper_recipe, 1), settings.paper_initial_queries)
+    return PredictorGuidedSearch.one_shot(
+        settings.surrogate(settings.paper_recipe, 1), settings.paper_initial_queries, poison=settings.poison
+    )
 
 
 def _paper_two_stage(settings: StrategySettings) -> Strategy:
     regressor = training_config(settings.paper_recipe)
     surrogate = TwoStageSurrogate(
-        import_object(settings.fit_two_stage),
-        import_object(settings.fit),
+        with_node_types(import_object(settings.fit_two_stage), settings.poison),
+        with_node_types(import_object(settings.fit), settings.poison),
         regressor.replace(task="classification"),
         regressor,
     )
-    return PredictorGuidedSearch.one_shot(surrogate, settings.paper_initial_queries, name="paper-two-stage")
+    return PredictorGuidedSearch.one_shot(
+        surrogate, settings.paper_initial_queries, name="paper-two-stage", poison=settings.poison
+    )
 
 
 STRATEGIES: dict[str, Callable[[StrategySettings], Strategy]] = {
-    "random": lambda settings: RandomSearch(),
-    "evolution": lambda settings: RegularizedEvolution(),
-    "reinforce": lambda settings: Reinforce(),
-    "pnas": lambda settings: ProgressiveSearch(settings.surrogate(), schedule=settings.pnas_schedule),
+    "random": lambda settings: RandomSearch(settings.poison),
+    "evolution": lambda settings: RegularizedEvolution(poison=settings.poison),
+    "reinforce": lambda settings: Reinforce(poison=settings.poison),
+    "pnas": lambda settings: _pnas(settings, settings.pnas_surrogate, "pnas"),
+    "pnas-rnn": lambda settings: _pnas(settings, "rnn", "pnas-rnn"),
     "params": lambda settings: ParameterRanking(),
     "paper": _paper,
     "paper-two-stage": _paper_two_stage,
@@ -94,6 +127,7 @@ _COST = {
     "paper": 2,
     "paper-two-stage": 3,
     "pnas": 5,
+    "pnas-rnn": 4,
     "predictor": 5,
     "predictor-ucb": 10,
 }

@@ -43,11 +43,27 @@ class StrategySummary:
     final_test: float | None  # same for test accuracy, None where the file has none
     seconds_per_trial: float
     answered_as_proposed: float | None  # share of proposals the pool held as proposed (rule not applied)
+    poisoned_share: tuple[float, float] = (0.0, 0.0)  # share of queries holding a zero op: first, last half
 
 
 def curves_of(comparison: ComparisonResult, name: str) -> list[Curves]:
     b = comparison.benchmark
     return [trial_curves(b, r.rows, r.observed, comparison.budget) for r in comparison.of(name)]
+
+
+def poisoned_query_share(trials: list[TrialResult], budget: int) -> tuple[float, float]:
+    """Mean over trials of the share of queries whose proposal held a zero op, in the first and the last half
+    of the budget (a trial that stopped early: among the queries it made in that half)."""
+    half = budget // 2
+    shares = []
+    for result in trials:
+        poisoned = np.zeros(len(result.rows), dtype=bool)
+        poisoned[: len(result.poisoned)] = result.poisoned
+        shares.append(
+            [poisoned[part].mean() if len(poisoned[part]) else 0.0 for part in (slice(0, half), slice(half, budget))]
+        )
+    first, last = np.mean(shares, axis=0)
+    return float(first), float(last)
 
 
 def summarize(comparison: ComparisonResult, name: str) -> StrategySummary:
@@ -69,6 +85,7 @@ def summarize(comparison: ComparisonResult, name: str) -> StrategySummary:
         final_test=None if np.isnan(tests).any() else float(tests.mean()),
         seconds_per_trial=float(np.mean([r.seconds for r in trials])),
         answered_as_proposed=float(np.mean(distances == 0)) if len(distances) else None,
+        poisoned_share=poisoned_query_share(trials, budget),
     )
 
 
@@ -76,10 +93,12 @@ def table(comparison: ComparisonResult, summaries: list[StrategySummary]) -> str
     b = comparison.benchmark
     target = int(b.target_mask.sum())
     budgets = [q for q in REGRET_BUDGETS if q <= comparison.budget]
+    poison = comparison.settings.poison
     header = (
         ["strategy", f"final val % @{comparison.budget}"]
         + [f"regret@{q}" for q in budgets]
         + [f"to top {TOP_FRACTION * 100:g}%: median [IQR]", "reached", "as proposed", "s/trial"]
+        + (["poisoned 1st/2nd half"] if poison else [])
     )
     rows = [
         [s.name, f"{s.final_validation * 100:.2f}"]
@@ -90,6 +109,7 @@ def table(comparison: ComparisonResult, summaries: list[StrategySummary]) -> str
             "-" if s.answered_as_proposed is None else f"{s.answered_as_proposed:.0%}",
             f"{s.seconds_per_trial:.1f}",
         ]
+        + ([f"{s.poisoned_share[0]:.0%}/{s.poisoned_share[1]:.0%}"] if poison else [])
         for s in summaries
     ]
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
@@ -105,7 +125,13 @@ def table(comparison: ComparisonResult, summaries: list[StrategySummary]) -> str
         f"regret in {REGRET_UNIT}, mean over trials; queries to the top {TOP_FRACTION * 100:g}%: median and "
         f"interquartile range over trials, '>{comparison.budget}' = not reached within the budget; "
         "as proposed: share of proposed cells the pool held and answered as such (the rest went to the "
-        "nearest unqueried module)",
+        "nearest unqueried module)"
+        + (
+            f"; {poison} zero ops in the op vocabulary: poisoned = share of queries whose proposal held one, "
+            "first / second half of the budget"
+            if poison
+            else ""
+        ),
         "",
         line(header),
         line(["-" * w for w in widths]),
@@ -141,6 +167,7 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
         "seconds": round(comparison.seconds, 1),
         "resumed_trials": comparison.resumed,
         "regret_unit": REGRET_UNIT,
+        "poison": comparison.settings.poison,
         "settings": json.loads(json.dumps(asdict(comparison.settings), default=str, allow_nan=False)),
         "random_search_closed_form_median": random_search_median_queries(len(b), target),
         "strategies": {
@@ -156,6 +183,7 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
                 "final_test_accuracy": s.final_test,
                 "seconds_per_trial": round(s.seconds_per_trial, 2),
                 "share_answered_as_proposed": s.answered_as_proposed,
+                "poisoned_query_share": {"first_half": s.poisoned_share[0], "last_half": s.poisoned_share[1]},
             }
             for s in summaries
         },
@@ -195,7 +223,7 @@ def _write_trial(writer, benchmark, result: TrialResult, budget: int) -> None:
                 result.strategy,
                 result.trial,
                 q + 1,
-                benchmark.hashes[row].decode(),
+                benchmark.hashes[row].decode() if row >= 0 else "chance",
                 f"{observed:.6f}",
                 f"{curves.best_observed[q]:.6f}",
                 f"{curves.incumbent_validation[q]:.6f}",
@@ -228,7 +256,8 @@ def selection_report(benchmark, strategy_description: str, result: TrialResult) 
         [
             strategy_description,
             f"{len(result.rows)} queries in {result.seconds:.1f} s; top {TOP_FRACTION * 100:g}% first reached at query "
-            f"{hit if hit else '-'}",
+            f"{hit if hit else '-'}"
+            + (f"; {int(result.poisoned.sum())} queries held a zero op" if result.poisoned.any() else ""),
             f"picked {cell.hash} (query {position + 1}): observed validation accuracy {result.observed[position] * 100:.2f}%, "
             f"mean validation {benchmark.mean_validation[best] * 100:.2f}%"
             + ("" if np.isnan(test) else f", mean test {test * 100:.2f}%")

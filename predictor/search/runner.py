@@ -46,6 +46,7 @@ class TrialResult:
     observed: np.ndarray  # what each query revealed
     edit_distances: np.ndarray  # per proposal resolved by the pool rule (0 = answered as proposed)
     seconds: float
+    poisoned: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per query: held a zero op
 
 
 def oracle_seed(master_seed: int, trial: int) -> np.random.SeedSequence:
@@ -84,6 +85,7 @@ def run_trial(
         np.array(oracle.observed),
         np.array(oracle.edit_distances, dtype=np.int64),
         time.perf_counter() - start,
+        np.array(oracle.poisoned, dtype=bool),
     )
 
 

@@ -4,7 +4,8 @@ Units: accuracies are fractions (0.94); regret is in percentage points of accura
 (pool best - incumbent) * 100, so 0.05 means five hundredths of a point. The incumbent
 after q queries is the queried module with the best *observed* accuracy (what a user
 of the search would pick); it is scored by its *mean* validation accuracy over the
-file's repeats, the least noisy truth the file has.
+file's repeats, the least noisy truth the file has. A query answered by chance (a poisoned
+cell whose output is cut off, row `CHANCE_ROW`) is scored at chance accuracy.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from predictor.search.benchmark import Benchmark
+from predictor.search.poison import CHANCE_ACCURACY
 
 
 @dataclass(frozen=True)
@@ -49,19 +51,25 @@ def trial_curves(benchmark: Benchmark, rows: Sequence[int], observed: Sequence[f
     if len(rows) == 0:
         raise ValueError("a trial with no query has no curve")
     incumbent = _pad(rows[incumbent_positions(observed)], budget)
-    validation = benchmark.mean_validation[incumbent]
+    validation = _truth(benchmark.mean_validation, incumbent)
     return Curves(
         best_observed=_pad(np.maximum.accumulate(observed), budget),
         incumbent=incumbent,
         incumbent_validation=validation,
-        incumbent_test=benchmark.mean_test[incumbent],
+        incumbent_test=_truth(benchmark.mean_test, incumbent),
         regret=(benchmark.best_validation - validation) * 100.0,
     )
 
 
+def _truth(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per-row truth; chance accuracy for a query answered by chance (negative row)."""
+    return np.where(rows >= 0, values[np.maximum(rows, 0)], CHANCE_ACCURACY)
+
+
 def queries_to_target(target_mask: np.ndarray, rows: Sequence[int]) -> int | None:
     """Number of queries until the first module of the target set was queried; None if never."""
-    hits = np.flatnonzero(target_mask[np.asarray(rows, dtype=np.int64)])
+    rows = np.asarray(rows, dtype=np.int64)
+    hits = np.flatnonzero((rows >= 0) & target_mask[np.maximum(rows, 0)])
     return int(hits[0]) + 1 if len(hits) else None
 
 

@@ -74,10 +74,11 @@ class Surrogate:
         labels: np.ndarray,
         rng: np.random.Generator,
     ) -> FittedEnsemble:
-        """Fit every member on the sound labels (blown-up runs, ~10% accuracy, are left out: they are noise)."""
+        """Fit every member on the sound labels (blown-up runs, ~10% accuracy, are left out: they are noise),
+        or on all of them while fewer than two are sound (a model needs two; poisoned cells cut off answer 10%)."""
         labels = np.asarray(labels, dtype=np.float64)
         sound = labels >= BLOWN_UP_ACCURACY
-        if not sound.any():
+        if sound.sum() < 2:
             sound[:] = True
         arrays = (adjacency[sound], operations[sound], num_vertices[sound], labels[sound])
         kwargs = {} if self.config is None else {"config": config_for_size(self.config, int(sound.sum()))}

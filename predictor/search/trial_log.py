@@ -58,6 +58,7 @@ def read_trials(path: str | Path, identity: dict) -> dict[tuple[str, int], Trial
             np.array(item["observed"], dtype=np.float64),  # null: a query without a value
             np.array(item["edit_distances"], dtype=np.int64),
             item["seconds"],
+            np.array(item.get("poisoned", []), dtype=bool),
         )
         trials[(result.strategy, result.trial)] = result
     return trials
@@ -105,5 +106,6 @@ class TrialWriter:
                 "observed": result.observed.tolist(),
                 "edit_distances": result.edit_distances.tolist(),
                 "seconds": result.seconds,
+                "poisoned": result.poisoned.tolist(),
             },
         )

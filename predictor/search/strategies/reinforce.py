@@ -12,6 +12,10 @@ are not architectures: they cost no query, are redrawn, and enter the update wit
 0, so the controller learns to avoid them. A controller that has collapsed onto invalid
 cells (64 invalid draws in a row) gets its last draw answered by the pool rule applied to
 the raw spec, so it keeps learning instead of stalling.
+
+Over a poisoned vocabulary (`poison.py`) the op decisions have 3 + K choices; a cell whose
+zero ops cut its output off is a trained network (it costs a query) and its reward is chance
+accuracy, so the controller can learn to avoid poison from the rewards alone.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import numpy as np
 
 from predictor.data.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, Cell
 from predictor.search.oracle import Oracle
-from predictor.search.specs import NUM_INTERIOR, to_cell
+from predictor.search.poison import stripped_spec, vocabulary_size
+from predictor.search.pool_mapping import EMPTY_OP
+from predictor.search.specs import NUM_INTERIOR, to_cell, to_proposal
 from predictor.search.strategies.base import Strategy
 
 NUM_OPS = len(INTERIOR_OPS)
@@ -31,8 +37,8 @@ MAX_ADVANTAGE = 5.0
 _DRAWS_PER_BATCH = 4  # invalid draws are common early on; a small batch costs about as much as one draw
 
 
-def _controller(hidden_size: int):
-    """5 op decisions (kind 0), then 21 edge decisions (kind 1: off/on); never a 10th edge."""
+def _controller(hidden_size: int, num_ops: int = NUM_OPS):
+    """5 op decisions (kind 0, `num_ops` choices), then 21 edge decisions (kind 1: off/on); never a 10th edge."""
     import torch
 
     from predictor.search.controller import SequenceController
@@ -43,7 +49,7 @@ def _controller(hidden_size: int):
         edges_on = sum(decisions[NUM_INTERIOR:], torch.zeros_like(decisions[0]))
         return (edges_on >= MAX_EDGES)[:, None] & (torch.arange(2) == 1)
 
-    return SequenceController([NUM_OPS, 2], [0] * NUM_INTERIOR + [1] * len(_EDGES), hidden_size, forbid=forbid)
+    return SequenceController([num_ops, 2], [0] * NUM_INTERIOR + [1] * len(_EDGES), hidden_size, forbid=forbid)
 
 
 def decisions_to_spec(decisions: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -64,12 +70,14 @@ class Reinforce(Strategy):
         baseline_decay: float = 0.9,
         entropy_weight: float = 0.01,
         max_draws: int = 64,
+        poison: int = 0,
     ):
         self.hidden_size = hidden_size
         self.learning_rate = learning_rate
         self.baseline_decay = baseline_decay
         self.entropy_weight = entropy_weight
         self.max_draws = max_draws
+        self.poison = poison
 
     def describe(self) -> str:
         return (
@@ -83,11 +91,12 @@ class Reinforce(Strategy):
         Returns (log-probabilities of the invalid draws before it, (log-probability, entropy, cell
         or the last invalid spec))."""
         invalid = []
+        build = to_cell if self.poison == 0 else to_proposal
         for _ in range(0, self.max_draws, _DRAWS_PER_BATCH):
             decisions, log_probability, entropy = controller.sample(_DRAWS_PER_BATCH, generator)
             for i, row in enumerate(decisions.tolist()):
                 spec = decisions_to_spec(row)
-                cell = to_cell(spec)
+                cell = build(spec)
                 if cell is not None:
                     return invalid, (log_probability[i], entropy[i], cell)
                 invalid.append(log_probability[i])
@@ -98,12 +107,12 @@ class Reinforce(Strategy):
 
         torch.manual_seed(int(rng.integers(2**62)))
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        controller = _controller(self.hidden_size)
+        controller = _controller(self.hidden_size, vocabulary_size(self.poison))
         optimizer = torch.optim.Adam(controller.parameters(), lr=self.learning_rate)
         baseline, scale = None, None
         while not oracle.exhausted:
             invalid, (log_probability, entropy, proposal) = self._draw(controller, generator)
-            answer = oracle.query_cell(proposal) if isinstance(proposal, Cell) else oracle.query_spec(*proposal)
+            answer = self._query(oracle, proposal)
             if answer is None:
                 return
             reward = answer[1]
@@ -117,6 +126,13 @@ class Reinforce(Strategy):
             optimizer.step()
             baseline = self.baseline_decay * baseline + (1 - self.baseline_decay) * reward
             scale = self.baseline_decay * scale + (1 - self.baseline_decay) * abs(reward - baseline)
+
+    def _query(self, oracle: Oracle, proposal) -> tuple[int, float] | None:
+        if isinstance(proposal, Cell):
+            return oracle.query_cell(proposal)
+        if isinstance(proposal, tuple):  # the raw spec of a collapsed controller, its poisoned slots emptied
+            return oracle.query_spec(*stripped_spec(*proposal, EMPTY_OP))
+        return oracle.query_proposal(proposal)
 
     @staticmethod
     def _advantage(reward: float, baseline: float, scale: float) -> float:
