@@ -73,7 +73,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=StrategySettings.paper_initial_queries,
         help="N of the one-shot protocol (paper)",
     )
-    compare.add_argument("--fit", default=StrategySettings.fit, help="fit function as module:name")
     compare.add_argument(
         "--resume",
         action="store_true",
@@ -101,7 +100,6 @@ def rank_space(args: argparse.Namespace) -> int:
 def settings_from(args: argparse.Namespace) -> StrategySettings:
     return replace(
         StrategySettings(),
-        fit=args.fit,
         recipe=args.recipe,
         initial_queries=args.initial_queries,
         ensemble_size=args.ensemble,

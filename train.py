@@ -11,44 +11,67 @@ python train.py --split 172 --stage two-stage        # classifier filter + regre
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from predictor.data.atomic import write_json
 from predictor.data.labels import LabelSpec, parse_repeat
 from predictor.gcn import experiment
-from predictor.gcn.config import TrainConfig
-from predictor.gcn.model import Predictor
+from predictor.gcn.config import READOUTS, TrainConfig
+from predictor.gcn.engines import ENGINES
+from predictor.gcn.model import Predictor, TrainingDivergedError
 from predictor.gcn.reporting import format_metrics, format_summary
 from predictor.gcn.two_stage import TwoStagePredictor
 
 CONFIGS = {"paper": TrainConfig.paper, "recommended": TrainConfig.recommended}
 DEFAULT_CONFIG = "recommended"
+MAX_SEED = 2**32 - 1
 
-# command-line option -> TrainConfig field (None: same name with - for _)
-OVERRIDES = {
-    "--epochs": int,
-    "--batch-size": int,
-    "--lr": float,
-    "--weight-decay": float,
-    "--hidden": int,
-    "--layers": int,
-    "--readout-hidden": int,
-    "--dropout": float,
-    "--ensemble": int,
-    "--label-mean": float,
-    "--label-std": float,
-    "--regression-weight": float,
-    "--ranking-weight": float,
-    "--ranking-margin": float,
-    "--auxiliary-weight": float,
-    "--huber-delta": float,
-    "--label-floor": float,
-    "--threshold": float,
-    "--threshold-quantile": float,
-    "--threads": int,
+
+def number(kind: type, low: float, high: float, low_open: bool = False) -> Callable[[str], int | float]:
+    """An argparse type: a finite `kind` in [low, high] (or (low, high]), else a one-line error at parse time."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not (math.isfinite(value) and (low < value if low_open else low <= value) and value <= high):
+            raise argparse.ArgumentTypeError(f"{text} is outside {'(' if low_open else '['}{low:g}, {high:g}]")
+        return value
+
+    return parse
+
+
+# option -> (TrainConfig field, argparse type, help); defaults come from --config
+SETTINGS = {
+    "--epochs": ("epochs", number(int, 1, 100_000), "training epochs (paper 300)"),
+    "--batch-size": ("batch_size", number(int, 1, 100_000), "modules per step (paper 10)"),
+    "--lr": ("lr", number(float, 0, 1e6, low_open=True), "Adam learning rate, cosine-annealed per epoch"),
+    "--weight-decay": ("weight_decay", number(float, 0, 1e3), "Adam's L2 weight decay"),
+    "--hidden": ("hidden", number(int, 1, 4096), "width of the graph layers (paper 144)"),
+    "--layers": ("layers", number(int, 1, 32), "graph-convolution layers (paper 3)"),
+    "--readout-hidden": ("readout_hidden", number(int, 1, 4096), "width of fc1 (paper 128)"),
+    "--dropout": ("dropout", number(float, 0, 0.99), "dropout probability (paper 0.1)"),
+    "--readout": ("readout", str, "'mean' of the vertices (paper) or 'mean-output': also the output vertex"),
+    "--num-op-types": ("num_op_types", number(int, 1, 64), "operation types of the vocabulary (op codes 0..K-1)"),
+    "--regression-weight": ("regression_weight", number(float, 0, 1e3), "weight of the MSE (0: ranking loss alone)"),
+    "--ranking-weight": ("ranking_weight", number(float, 0, 1e3), "weight of the pairwise logistic ranking loss"),
+    "--ranking-temperature": (
+        "ranking_temperature",
+        number(float, 0, 1e3, low_open=True),
+        "temperature of the ranking loss, in normalised-label units",
+    ),
+    "--label-floor": ("label_floor", number(float, -1e3, 1e3), "floor of the normalised training labels (std units)"),
+    "--threshold": (
+        "threshold",
+        number(float, 0, 1, low_open=True),
+        "classifier: the accuracy above which a module is good (default 0.91)",
+    ),
+    "--threads": ("threads", number(int, 1, 256), "CPU threads (one is fastest for these tiny matrices)"),
 }
-SWITCHES = ("--bias", "--readout-activation", "--drop-last")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,11 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHECKPOINT",
         help="evaluate a checkpoint (or a two-stage run folder) instead of training",
     )
-    what.add_argument("--stage", choices=("regressor", "classifier", "two-stage"), default="regressor")
-    what.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation inside the training split")
+    what.add_argument(
+        "--stage",
+        choices=("regressor", "classifier", "two-stage"),
+        default="regressor",
+        help="what to train: a regressor (default), a classifier of --threshold, or the paper's two stages",
+    )
+    what.add_argument(
+        "--cv", type=number(int, 2, 1000), metavar="K", help="K-fold cross-validation inside the training split"
+    )
     data = parser.add_argument_group("data")
     data.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"), help="converted HDF5 file")
-    data.add_argument("--splits-dir", type=Path, default=Path("splits"))
+    data.add_argument("--splits-dir", type=Path, default=Path("splits"), help="folder of the split files")
     data.add_argument(
         "--eval-split",
         default=None,
@@ -77,36 +107,38 @@ def build_parser() -> argparse.ArgumentParser:
         default="denoise-91",
         help="two-stage: the good modules both regressors are compared on (training modules left out)",
     )
-    data.add_argument("--label-budget", type=int, default=108, choices=(4, 12, 36, 108))
-    data.add_argument("--label-repeat", type=parse_repeat, default=0, help="0, 1, 2 or 'mean'")
+    data.add_argument(
+        "--label-budget", type=int, default=108, choices=(4, 12, 36, 108), help="epochs of the labels' training runs"
+    )
+    data.add_argument(
+        "--label-repeat", type=parse_repeat, choices=(0, 1, 2, "mean"), default=0, help="which run: 0, 1, 2 or mean"
+    )
     data.add_argument(
         "--label-field",
         default="validation_accuracy",
         choices=("validation_accuracy", "test_accuracy", "train_accuracy"),
+        help="the accuracy to predict",
     )
-    data.add_argument(
-        "--auxiliary-budgets",
-        type=int,
-        nargs="*",
-        choices=(4, 12, 36),
-        help="cheaper budgets' labels of the training modules as extra targets",
-    )
-    config = parser.add_argument_group("training (defaults from --config; every field can be overridden)")
+    config = parser.add_argument_group("training (defaults from --config; each setting can be overridden)")
     config.add_argument(
         "--config",
         choices=sorted(CONFIGS),
         default=DEFAULT_CONFIG,
         help=f"base setting (default: {DEFAULT_CONFIG}); 'paper' = Wen et al.'s exact recipe",
     )
-    for option, kind in OVERRIDES.items():
-        config.add_argument(option, type=kind, default=None)
-    for option in SWITCHES:
-        config.add_argument(option, action=argparse.BooleanOptionalAction, default=None)
-    config.add_argument("--ranking-loss", choices=("none", "hinge", "logistic"), default=None)
-    config.add_argument("--regression-loss", choices=("mse", "huber"), default=None)
-    config.add_argument("--readout", choices=("mean", "mean-output"), default=None)
-    config.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1, ...")
-    config.add_argument("--seed", type=int, default=0, help="fixes initial weights, batch order and dropout")
+    for option, (_, kind, text) in SETTINGS.items():
+        choices = READOUTS if option == "--readout" else None
+        config.add_argument(option, type=kind, choices=choices, default=None, help=text)
+    config.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="plain (autograd), fused (the fast path) or auto (default: fused when it computes the model)",
+    )
+    config.add_argument("--device", default=None, type=device_name, help="auto (default), cpu, cuda, cuda:1, ...")
+    config.add_argument(
+        "--seed", type=number(int, 0, MAX_SEED), default=0, help="fixes initial weights, batch order and dropout"
+    )
     output = parser.add_argument_group("output")
     output.add_argument("--out", type=Path, help="run folder (default: runs/<split>[-<stage>])")
     output.add_argument("--metrics-out", type=Path, help="also write the metrics JSON here")
@@ -114,15 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def device_name(text: str) -> str:
+    """auto, cpu, cuda or cuda:N."""
+    if text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not a device (auto, cpu, cuda or cuda:N)")
+
+
 def make_config(args: argparse.Namespace) -> TrainConfig:
-    changes = {}
-    for option in (*OVERRIDES, *SWITCHES, "--ranking-loss", "--regression-loss", "--readout", "--device"):
-        value = getattr(args, option[2:].replace("-", "_"))
-        if value is not None:
-            changes[option[2:].replace("-", "_")] = value
-    if args.auxiliary_budgets is not None:
-        changes["auxiliary_budgets"] = tuple(args.auxiliary_budgets)
-        changes.setdefault("auxiliary_weight", 1.0 if args.auxiliary_budgets else 0.0)
+    changes = {field: getattr(args, option[2:].replace("-", "_")) for option, (field, _, _) in SETTINGS.items()}
+    changes = {field: value for field, value in changes.items() if value is not None}
+    if args.device is not None:
+        changes["device"] = args.device
     if args.stage == "classifier":
         changes["task"] = "classification"
     return CONFIGS[args.config]().replace(**changes)
@@ -139,9 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = experiment.open_data(args.data)
         if args.evaluate:
             return evaluate_checkpoint(args, bench, label)
-        train_set = experiment.training_modules(
-            bench, args.split, args.splits_dir, label, config.auxiliary_budgets if config.uses_auxiliary_labels else ()
-        )
+        train_set = experiment.training_modules(bench, args.split, args.splits_dir, label)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -152,11 +185,21 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path("runs") / (
         Path(str(args.split)).stem + ("" if args.stage == "regressor" else f"-{args.stage}")
     )
-    if args.cv:
-        return cross_validate(args, train_set, config, out)
-    if args.stage == "two-stage":
-        return two_stage(args, bench, train_set, label, config, out)
-    model = experiment.train(train_set, config, args.seed, progress=not args.quiet)
+    try:
+        if args.cv:
+            return cross_validate(args, train_set, config, out)
+        if args.stage == "two-stage":
+            return two_stage(args, bench, train_set, label, config, out)
+        return train_and_evaluate(args, bench, train_set, label, config, out)
+    except (TrainingDivergedError, ValueError) as error:  # nothing is written when training fails
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def train_and_evaluate(
+    args: argparse.Namespace, bench, train_set, label: LabelSpec, config: TrainConfig, out: Path
+) -> int:
+    model = experiment.train(train_set, config, args.seed, args.engine, progress=not args.quiet)
     eval_set = experiment.evaluation_modules(bench, args.eval_split, args.splits_dir, label, model.train_hashes)
     metrics, predicted = experiment.evaluate(model, eval_set)
     extra = {
@@ -168,9 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         "config_name": args.config,
         "data": str(args.data),
         "train_seconds": model.info["seconds"],
+        "engine": model.info["engine"],
     }
     files = experiment.write_run(out, model, metrics, predicted, eval_set, extra)
-    report(metrics, eval_set, f"trained in {model.info['seconds']:.1f} s on {model.info['device']}")
+    report(
+        metrics,
+        eval_set,
+        f"trained in {model.info['seconds']:.1f} s on {model.info['device']} ({model.info['engine']} engine)",
+    )
     print("wrote " + ", ".join(str(path) for path in files.values()))
     if args.metrics_out:
         write_json({**metrics, **extra, "config": config.to_dict()}, args.metrics_out)
@@ -223,7 +271,9 @@ def evaluate_two_stage(args: argparse.Namespace, bench, label: LabelSpec) -> int
 
 
 def cross_validate(args: argparse.Namespace, train_set, config: TrainConfig, out: Path) -> int:
-    result = experiment.run_cross_validation(train_set, config, args.cv, args.seed, progress=not args.quiet)
+    result = experiment.run_cross_validation(
+        train_set, config, args.cv, args.seed, args.engine, progress=not args.quiet
+    )
     print(f"{args.cv}-fold cross-validation on {train_set.name} ({len(train_set)} modules), mean ± std over folds:")
     print(format_summary(result.summary))
     if result.pooled:
@@ -251,7 +301,7 @@ def two_stage(args: argparse.Namespace, bench, train_set, label: LabelSpec, conf
     good = experiment.evaluation_modules(bench, args.good_split, args.splits_dir, label, train_set.hashes)
     good = good.excluding(train_set.hashes)
     two, alone, metrics = experiment.run_two_stage(
-        train_set, eval_set, good, classifier_config, regressor_config, args.seed, progress=not args.quiet
+        train_set, eval_set, good, classifier_config, regressor_config, args.seed, args.engine, progress=not args.quiet
     )
     print(
         f"filter (classifier, threshold {metrics['threshold']:.4f}) on {eval_set.name}: "

@@ -1,7 +1,8 @@
 """Strategies by name, as the command line and the worker processes build them.
 
-`StrategySettings` is plain data (it crosses process boundaries); the fit function and
-the predictor's training config are looked up from it at call time, inside the worker.
+`StrategySettings` is plain data (it crosses process boundaries: the fit functions are
+module-level functions, pickled by name); the predictor's training config is looked up
+from it inside the worker.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from predictor.gcn.training import fit
+from predictor.gcn.two_stage import fit_two_stage
 from predictor.search.recipes import training_config
 from predictor.search.schedule import RetrainSchedule
 from predictor.search.strategies.base import Strategy
@@ -18,15 +21,15 @@ from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
 from predictor.search.strategies.progressive import ProgressiveSearch
 from predictor.search.strategies.random_search import RandomSearch
 from predictor.search.strategies.reinforce import Reinforce
-from predictor.search.surrogate import DEFAULT_FIT, DEFAULT_FIT_TWO_STAGE, Surrogate, TwoStageSurrogate, import_object
+from predictor.search.surrogate import FitFunction, FitTwoStageFunction, Surrogate, TwoStageSurrogate
 
 
 @dataclass(frozen=True)
 class StrategySettings:
     """Knobs of the learned strategies (the defaults are the recommended ones)."""
 
-    fit: str = DEFAULT_FIT  # "module:function" with the signature of predictor.gcn.training.fit
-    fit_two_stage: str = DEFAULT_FIT_TWO_STAGE  # the same for the two-stage predictor
+    fit: FitFunction = fit  # the GCN's; any function of the protocol (tests pass stand-ins)
+    fit_two_stage: FitTwoStageFunction = fit_two_stage
     recipe: str = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
     initial_queries: int = 10  # random queries before the first fit (`predictor`)
     ensemble_size: int = 1  # models per fit (`predictor`, `pnas`)
@@ -37,9 +40,7 @@ class StrategySettings:
     paper_recipe: str = "paper"
 
     def surrogate(self, recipe: str | None = None, ensemble_size: int | None = None) -> Surrogate:
-        return Surrogate(
-            import_object(self.fit), training_config(recipe or self.recipe), ensemble_size or self.ensemble_size
-        )
+        return Surrogate(self.fit, training_config(recipe or self.recipe), ensemble_size or self.ensemble_size)
 
 
 def _predictor(settings: StrategySettings) -> Strategy:
@@ -65,8 +66,8 @@ def _paper(settings: StrategySettings) -> Strategy:
 def _paper_two_stage(settings: StrategySettings) -> Strategy:
     regressor = training_config(settings.paper_recipe)
     surrogate = TwoStageSurrogate(
-        import_object(settings.fit_two_stage),
-        import_object(settings.fit),
+        settings.fit_two_stage,
+        settings.fit,
         regressor.replace(task="classification"),
         regressor,
     )

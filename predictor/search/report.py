@@ -15,6 +15,7 @@ import numpy as np
 
 from predictor.data.atomic import write_json
 from predictor.search.benchmark import TOP_FRACTION
+from predictor.search.plotting import plot_comparison
 from predictor.search.registry import build_strategy
 from predictor.search.runner import ComparisonResult, TrialResult
 from predictor.search.statistics import (
@@ -208,12 +209,11 @@ def write_outputs(
     comparison: ComparisonResult, summaries: list[StrategySummary], summary_path: str | Path, out_dir: str | Path
 ) -> list[Path]:
     """Summary JSON, every trial's curve (curves.csv.gz) and the figure; returns the paths written."""
-    from predictor.search.plotting import plot_comparison
-
     out_dir = Path(out_dir)
     write_json(summary_json(comparison, summaries), summary_path)
     write_curves(out_dir / "curves.csv.gz", comparison)
-    figure = plot_comparison(comparison, out_dir / "search_curves.png")
+    curves = {name: curves_of(comparison, name) for name in comparison.strategies}
+    figure = plot_comparison(comparison, curves, out_dir / "search_curves.png")
     return [Path(summary_path), out_dir / "curves.csv.gz", figure]
 
 
