@@ -106,9 +106,10 @@ class FusedGCN:
         training = network.training
         network.train()
         try:
-            plain_outputs = network(nodes, propagation, pooling, masks)
-            plain_loss = loss(plain_outputs, targets, self.config)
-            plain_gradients = torch.autograd.grad(plain_loss, parameters)
+            with torch.enable_grad():  # the caller may predict under no_grad
+                plain_outputs = network(nodes, propagation, pooling, masks)
+                plain_loss = loss(plain_outputs, targets, self.config)
+                plain_gradients = torch.autograd.grad(plain_loss, parameters)
             with torch.no_grad():
                 network.eval()
                 plain_eval = network(nodes, propagation, pooling)

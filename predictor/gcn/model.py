@@ -42,6 +42,7 @@ class Predictor:
     history: list[float] = field(default_factory=list)  # mean training loss per epoch
     info: dict = field(default_factory=dict)  # seed, training-set size, seconds, engine, ...
     train_hashes: np.ndarray | None = None  # (n,) S32 module hashes of the training set, when known
+    _fused: FusedGCN | bool | None = field(default=None, init=False, repr=False, compare=False)  # None: unchecked
 
     @property
     def device(self) -> torch.device:
@@ -58,27 +59,29 @@ class Predictor:
 
     def to(self, device: str | torch.device) -> Predictor:
         self.network.to(resolve_device(device))
-        self.__dict__.pop("_forward", None)
+        self._fused = None
         return self
 
-    def _outputs_of(self, graphs: GraphTensors, batch_size: int, engine: str) -> torch.Tensor:
-        """(n,) network outputs in evaluation mode: the fused passes when they compute this model (and engine
-        is not "plain"), else the plain module."""
-        if engine not in ENGINES:
-            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-        if engine != "plain" and "_forward" not in self.__dict__:
-            fused = FusedGCN(self.network, self.config)
+    def _fused_passes(self, graphs: GraphTensors) -> FusedGCN | None:
+        """The fused passes, when they compute this model (checked once, on a probe of the graphs to predict)."""
+        if self._fused is None:
             probe = graphs.select(slice(0, 8))
-            problem = len(probe) == 0 or structure_problem(self.network, self.config)
+            problem = structure_problem(self.network, self.config)
+            fused = FusedGCN(self.network, self.config)
             if not problem:
                 targets = torch.zeros(len(probe), device=self.device)
                 masks = [torch.ones(s, device=self.device) for s in self.network.dropout_shapes(len(probe))]
                 problem = fused.probe_problem(probe.nodes, probe.propagation, probe.pooling, targets, masks)
-            self.__dict__["_forward"] = None if problem else fused.predict
-        if engine == "fused" and self.__dict__["_forward"] is None:
+            self._fused = False if problem else fused
+        return self._fused or None
+
+    def _outputs_of(self, graphs: GraphTensors, batch_size: int, engine: str) -> torch.Tensor:
+        """(n,) network outputs in evaluation mode, on the fused passes or the plain module (see `predict`)."""
+        fused = self._fused_passes(graphs) if engine != "plain" and len(graphs) else None
+        if engine == "fused" and fused is None and len(graphs):
             raise FusedEngineError("the fused engine does not compute this model; predict with engine='plain'")
-        if engine != "plain" and self.__dict__["_forward"] is not None:
-            return self.__dict__["_forward"](graphs.nodes, graphs.propagation, graphs.pooling, batch_size)
+        if fused is not None:
+            return fused.predict(graphs.nodes, graphs.propagation, graphs.pooling, batch_size)
         self.network.eval()
         with torch.no_grad():
             parts = [
@@ -99,6 +102,8 @@ class Predictor:
 
         engine: as for `fit` ("auto": the fused passes when they compute this model, else the plain module).
         """
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
         adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
         parts = []
         with torch_threads(self.config.threads if self.device.type == "cpu" else None):
