@@ -21,7 +21,7 @@ from predictor.data.labels import LabelSpec, parse_repeat
 from predictor.gcn import experiment
 from predictor.gcn.config import READOUTS, TrainConfig
 from predictor.gcn.engines import ENGINES
-from predictor.gcn.model import Predictor, TrainingDivergedError
+from predictor.gcn.model import Predictor
 from predictor.gcn.reporting import format_metrics, format_summary
 from predictor.gcn.two_stage import TwoStagePredictor
 
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage == "two-stage":
             return two_stage(args, bench, train_set, label, config, out)
         return train_and_evaluate(args, bench, train_set, label, config, out)
-    except (TrainingDivergedError, ValueError) as error:  # nothing is written when training fails
+    except ValueError as error:  # TrainingDivergedError, FusedEngineError, ...: nothing is written
         print(f"error: {error}", file=sys.stderr)
         return 1
 

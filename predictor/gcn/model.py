@@ -29,7 +29,7 @@ CHECKPOINT_VERSION = 2  # 2: the state is `network.GCN`'s state_dict
 ENCODE_CHUNK = 65536  # modules encoded at a time when predicting (bounds memory for the whole space)
 
 
-class TrainingDivergedError(ArithmeticError):
+class TrainingDivergedError(ValueError):
     """The loss or the predictions of a model are not finite (NaN or inf)."""
 
 
