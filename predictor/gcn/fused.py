@@ -171,8 +171,7 @@ class FusedPass:
             self.mixed = [torch.empty(batch, 2 * v, 2 * hidden, device=device) for _ in range(layers)]
             blocks = [m.view(batch, 2, v, 2, hidden) for m in self.mixed]
             self.along, self.against = [b[:, 0, :, 0] for b in blocks], [b[:, 1, :, 1] for b in blocks]
-            self.mixed_diagonal = [torch.diagonal(b, dim1=1, dim2=3) for b in blocks]  # (B, 7, H, 2)
-            self.active = [torch.empty(d.shape, dtype=torch.bool, device=device) for d in self.mixed_diagonal]
+            self.active = [torch.empty_like(m) for m in self.mixed]  # relu': 1 where a unit is on, else 0
             self.grad_mixed = [torch.zeros_like(m) for m in self.mixed]
             self.grad_mixed_diagonal = [
                 torch.diagonal(g.view(batch, 2, v, 2, hidden), dim1=1, dim2=3) for g in self.grad_mixed
@@ -192,10 +191,12 @@ class FusedPass:
         for layer, weight in enumerate(graph):
             if self.training and layer == 0:  # (P X) W: the input is only T wide
                 torch.mm(mixed_nodes, weight, out=self.mixed[0].view(batch * 2 * v, -1)).relu_()
+                torch.sign(self.mixed[0], out=self.active[0])  # outputs of relu are >= 0: sign is relu'
             else:
                 u = (self.graph_mm if layer else torch.mm)(x.reshape(batch * v, -1), weight)
                 if self.training:
                     torch.bmm(stacked, u.view(batch, v, -1), out=self.mixed[layer]).relu_()
+                    torch.sign(self.mixed[layer], out=self.active[layer])
                 else:
                     u = u.view(batch, v, 2, -1)
                     torch.bmm(propagation[:, 0], u[:, :, 0], out=self.along[layer]).relu_()
@@ -227,13 +228,10 @@ class FusedPass:
         stacked_t = stacked.transpose(1, 2)
         for layer in reversed(range(self.layers)):
             grad_x.mul_(masks[layer])
-            # relu': the gradient where the unit was active, into the diagonal blocks (the rest stays zero)
-            torch.gt(self.mixed_diagonal[layer], 0, out=self.active[layer])
-            torch.mul(
-                grad_x.unsqueeze(-1).expand_as(self.mixed_diagonal[layer]),
-                self.active[layer],
-                out=self.grad_mixed_diagonal[layer],
-            )
+            # into the diagonal blocks (the off-diagonal ones stay zero), then relu' on the whole contiguous buffer
+            diagonal = self.grad_mixed_diagonal[layer]  # (B, 7, H, 2)
+            diagonal.copy_(grad_x.unsqueeze(-1).expand_as(diagonal))
+            self.grad_mixed[layer].mul_(self.active[layer])
             grad_mixed = self.grad_mixed[layer].view(batch * 2 * v, -1)  # (B*14, 2H)
             if layer == 0:
                 torch.mm(mixed_nodes.t(), grad_mixed, out=grad_graph[0])
