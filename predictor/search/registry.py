@@ -7,8 +7,9 @@ from it inside the worker.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 
 from predictor.gcn.training import fit
 from predictor.gcn.two_stage import fit_two_stage
@@ -38,6 +39,18 @@ class StrategySettings:
     pnas_schedule: RetrainSchedule = RetrainSchedule(((50, 10), (200, 25), (1000, 100)))  # a surrogate per level
     paper_initial_queries: int = 172  # N of the one-shot protocol (`paper`)
     paper_recipe: str = "paper"
+
+    def to_dict(self) -> dict:
+        """JSON-able and stable from run to run (fit functions by module and name), e.g. to recognise a resumed run."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key in ("fit", "fit_two_stage"):
+            function = values[key]
+            values[key] = (
+                f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', type(function).__name__)}"
+            )
+        return json.loads(
+            json.dumps(values, default=lambda value: asdict(value) if is_dataclass(value) else str(value))
+        )
 
     def surrogate(self, recipe: str | None = None, ensemble_size: int | None = None) -> Surrogate:
         return Surrogate(self.fit, training_config(recipe or self.recipe), ensemble_size or self.ensemble_size)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +141,7 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
         "seconds": round(comparison.seconds, 1),
         "resumed_trials": comparison.resumed,
         "regret_unit": REGRET_UNIT,
-        "settings": json.loads(json.dumps(asdict(comparison.settings), default=str)),
+        "settings": comparison.settings.to_dict(),
         "random_search_closed_form_median": random_search_median_queries(len(b), target),
         "strategies": {
             s.name: {
