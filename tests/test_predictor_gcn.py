@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -143,6 +145,22 @@ def test_the_fused_engine_refuses_a_network_it_does_not_compute_and_the_plain_en
     history = _train(engine, network, graphs, targets, config, seed=0, progress=False, on_epoch=None)
     assert len(history) == 2 and np.isfinite(history).all()
     assert any(not torch.equal(a, b) for a, b in zip(before, network.parameters()))
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigWithANewSetting(TrainConfig):
+    """A researcher's new setting, which only the plain module reads."""
+
+    residual: bool = False
+
+
+def test_the_fused_engine_refuses_a_setting_it_was_not_taught_unless_at_its_default():
+    _, graphs, targets = _inputs(PAPER)
+    assert isinstance(choose_engine("fused", GCN(PAPER), ConfigWithANewSetting(), graphs, targets), FusedEngine)
+    config = ConfigWithANewSetting(residual=True)
+    with pytest.raises(FusedEngineError, match="residual"):
+        choose_engine("fused", GCN(config), config, graphs, targets)
+    assert isinstance(choose_engine("auto", GCN(config), config, graphs, targets), PlainEngine)
 
 
 def test_the_plain_module_layers_compute_the_paper_formula():

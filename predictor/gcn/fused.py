@@ -9,9 +9,10 @@ autograd graph. The weights are the plain module's own parameters (views, never 
 so whatever trains them, the model is the plain module.
 
 The engine knows one network: `GCN` as written, with the settings of `KNOWN_SETTINGS`.
-`unsupported` says why it cannot compute a network (another structure, a setting it does
-not know, or a probe batch on which it does not give the plain module's outputs, loss and
-gradients); `fit` then refuses (engine="fused") or trains with the plain engine ("auto").
+`structure_problem` and `FusedGCN.probe_problem` say why it cannot compute a network
+(another structure, a setting it does not know, or a probe batch on which it does not give
+the plain module's outputs, loss and gradients); `fit` then refuses (engine="fused") or
+trains with the plain engine ("auto").
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ from predictor.gcn.losses import objective
 from predictor.gcn.network import GCN, DirectedGraphConvolution, loss
 
 ENGINES = ("auto", "plain", "fused")
-# Settings whose every value the fused engine computes; a new setting is refused unless at its default.
-KNOWN_SETTINGS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
+# Settings whose every value the fused engine computes; a setting added later is refused unless at its default.
+KNOWN_SETTINGS = frozenset(
+    ("hidden", "layers", "readout_hidden", "dropout", "readout", "num_op_types", "epochs", "batch_size", "lr")
+    + ("weight_decay", "task", "regression_weight", "label_floor", "ranking_weight", "ranking_temperature")
+    + ("threshold", "device", "threads")
+)
 PROBE_TOLERANCE = 1e-4  # largest difference allowed on the probe, relative to the largest magnitude
 
 
@@ -43,9 +48,8 @@ def fused_parameters(network: GCN) -> list[torch.nn.Parameter]:
 
 def structure_problem(network: torch.nn.Module, config: TrainConfig) -> str | None:
     """Why the network or setting is not the one the fused engine knows (None: it is)."""
-    defaults = TrainConfig()
     for field in dataclasses.fields(config):
-        if field.name not in KNOWN_SETTINGS and getattr(config, field.name) != getattr(defaults, field.name):
+        if field.name not in KNOWN_SETTINGS and getattr(config, field.name) != field.default:
             return f"setting {field.name}={getattr(config, field.name)!r} is unknown to it"
     if type(network) is not GCN or any(type(layer) is not DirectedGraphConvolution for layer in network.graph_layers):
         return f"the network is a {type(network).__name__}, not the GCN it knows"
