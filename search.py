@@ -91,7 +91,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=StrategySettings.paper_initial_queries,
         help="N of the one-shot protocol (paper)",
     )
-    compare.add_argument("--fit", default=StrategySettings.fit, help="fit function as module:name")
     compare.add_argument(
         "--poison",
         type=cli.integer(0, MAX_POISON),
@@ -145,15 +144,8 @@ def rank_space(args: argparse.Namespace) -> int:
 
 
 def settings_from(args: argparse.Namespace) -> StrategySettings:
-    from predictor.search.surrogate import import_object
-
-    try:
-        import_object(args.fit)
-    except (ImportError, AttributeError) as error:
-        raise ValueError(f"--fit {args.fit}: cannot import it ({error}); give module:name of a fit function") from None
     return replace(
         StrategySettings(),
-        fit=args.fit,
         recipe=args.recipe,
         initial_queries=args.initial_queries,
         ensemble_size=args.ensemble,

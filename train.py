@@ -18,7 +18,8 @@ from predictor import cli
 from predictor.data.atomic import write_json
 from predictor.data.labels import LabelSpec, parse_repeat
 from predictor.gcn import experiment
-from predictor.gcn.config import TrainConfig
+from predictor.gcn.config import READOUTS, TrainConfig
+from predictor.gcn.engines import ENGINES
 from predictor.gcn.model import Predictor
 from predictor.gcn.reporting import format_metrics, format_summary
 from predictor.gcn.two_stage import TwoStagePredictor
@@ -26,30 +27,34 @@ from predictor.gcn.two_stage import TwoStagePredictor
 CONFIGS = {"paper": TrainConfig.paper, "recommended": TrainConfig.recommended}
 DEFAULT_CONFIG = "recommended"
 
-# command-line option -> TrainConfig field (None: same name with - for _)
-OVERRIDES = {
-    "--epochs": cli.positive_int,
-    "--batch-size": cli.positive_int,
-    "--lr": cli.positive_real,
-    "--weight-decay": cli.non_negative_real,
-    "--hidden": cli.positive_int,
-    "--layers": cli.positive_int,
-    "--readout-hidden": cli.positive_int,
-    "--dropout": cli.real(0.0, 1.0, high_inclusive=False),
-    "--ensemble": cli.positive_int,
-    "--label-mean": cli.real(),
-    "--label-std": cli.positive_real,
-    "--regression-weight": cli.non_negative_real,
-    "--ranking-weight": cli.non_negative_real,
-    "--ranking-margin": cli.non_negative_real,
-    "--auxiliary-weight": cli.non_negative_real,
-    "--huber-delta": cli.positive_real,
-    "--label-floor": cli.real(),
-    "--threshold": cli.probability,
-    "--threshold-quantile": cli.real(0.0, 1.0, low_inclusive=False, high_inclusive=False),
-    "--threads": cli.integer(1, 1024),
+
+# option -> (TrainConfig field, argparse type, help); defaults come from --config
+SETTINGS = {
+    "--epochs": ("epochs", cli.integer(1, 100_000), "training epochs (paper 300)"),
+    "--batch-size": ("batch_size", cli.integer(1, 100_000), "modules per step (paper 10)"),
+    "--lr": ("lr", cli.real(0.0, 1e6, low_inclusive=False), "Adam learning rate, cosine-annealed per epoch"),
+    "--weight-decay": ("weight_decay", cli.real(0.0, 1e3), "Adam's L2 weight decay"),
+    "--hidden": ("hidden", cli.integer(1, 4096), "width of the graph layers (paper 144)"),
+    "--layers": ("layers", cli.integer(1, 32), "graph-convolution layers (paper 3)"),
+    "--readout-hidden": ("readout_hidden", cli.integer(1, 4096), "width of fc1 (paper 128)"),
+    "--dropout": ("dropout", cli.real(0.0, 0.99), "dropout probability (paper 0.1)"),
+    "--readout": ("readout", str, "'mean' of the vertices (paper) or 'mean-output': also the output vertex"),
+    "--num-op-types": ("num_op_types", cli.integer(1, 64), "operation types of the vocabulary (op codes 0..K-1)"),
+    "--regression-weight": ("regression_weight", cli.real(0.0, 1e3), "weight of the MSE (0: ranking loss alone)"),
+    "--ranking-weight": ("ranking_weight", cli.real(0.0, 1e3), "weight of the pairwise logistic ranking loss"),
+    "--ranking-temperature": (
+        "ranking_temperature",
+        cli.real(0.0, 1e3, low_inclusive=False),
+        "temperature of the ranking loss, in normalised-label units",
+    ),
+    "--label-floor": ("label_floor", cli.real(-1e3, 1e3), "floor of the normalised training labels (std units)"),
+    "--threshold": (
+        "threshold",
+        cli.real(0.0, 1.0, low_inclusive=False),
+        "classifier: the accuracy above which a module is good (default 0.91)",
+    ),
+    "--threads": ("threads", cli.integer(1, 256), "CPU threads (one is fastest for these tiny matrices)"),
 }
-SWITCHES = ("--bias", "--readout-activation", "--drop-last")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,13 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHECKPOINT",
         help="evaluate a checkpoint (or a two-stage run folder) instead of training",
     )
-    what.add_argument("--stage", choices=("regressor", "classifier", "two-stage"), default="regressor")
     what.add_argument(
-        "--cv", type=cli.integer(2, 100), metavar="K", help="K-fold cross-validation inside the training split (2-100)"
+        "--stage",
+        choices=("regressor", "classifier", "two-stage"),
+        default="regressor",
+        help="what to train: a regressor (default), a classifier of --threshold, or the paper's two stages",
+    )
+    what.add_argument(
+        "--cv", type=cli.integer(2, 1000), metavar="K", help="K-fold cross-validation inside the training split"
     )
     data = parser.add_argument_group("data")
     data.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"), help="converted HDF5 file")
-    data.add_argument("--splits-dir", type=Path, default=Path("splits"))
+    data.add_argument("--splits-dir", type=Path, default=Path("splits"), help="folder of the split files")
     data.add_argument(
         "--eval-split",
         default=None,
@@ -80,35 +90,35 @@ def build_parser() -> argparse.ArgumentParser:
         default="denoise-91",
         help="two-stage: the good modules both regressors are compared on (training modules left out)",
     )
-    data.add_argument("--label-budget", type=int, default=108, choices=(4, 12, 36, 108))
-    data.add_argument("--label-repeat", type=parse_repeat, default=0, help="0, 1, 2 or 'mean'")
+    data.add_argument(
+        "--label-budget", type=int, default=108, choices=(4, 12, 36, 108), help="epochs of the labels' training runs"
+    )
+    data.add_argument(
+        "--label-repeat", type=parse_repeat, choices=(0, 1, 2, "mean"), default=0, help="which run: 0, 1, 2 or mean"
+    )
     data.add_argument(
         "--label-field",
         default="validation_accuracy",
         choices=("validation_accuracy", "test_accuracy", "train_accuracy"),
+        help="the accuracy to predict",
     )
-    data.add_argument(
-        "--auxiliary-budgets",
-        type=int,
-        nargs="*",
-        choices=(4, 12, 36),
-        help="cheaper budgets' labels of the training modules as extra targets",
-    )
-    config = parser.add_argument_group("training (defaults from --config; every field can be overridden)")
+    config = parser.add_argument_group("training (defaults from --config; each setting can be overridden)")
     config.add_argument(
         "--config",
         choices=sorted(CONFIGS),
         default=DEFAULT_CONFIG,
         help=f"base setting (default: {DEFAULT_CONFIG}); 'paper' = Wen et al.'s exact recipe",
     )
-    for option, kind in OVERRIDES.items():
-        config.add_argument(option, type=kind, default=None)
-    for option in SWITCHES:
-        config.add_argument(option, action=argparse.BooleanOptionalAction, default=None)
-    config.add_argument("--ranking-loss", choices=("none", "hinge", "logistic"), default=None)
-    config.add_argument("--regression-loss", choices=("mse", "huber"), default=None)
-    config.add_argument("--readout", choices=("mean", "mean-output"), default=None)
-    config.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1, ...")
+    for option, (_, kind, text) in SETTINGS.items():
+        choices = READOUTS if option == "--readout" else None
+        config.add_argument(option, type=kind, choices=choices, default=None, help=text)
+    config.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="plain (autograd), fused (the fast path) or auto (default: fused when it computes the model)",
+    )
+    config.add_argument("--device", default=None, type=device_name, help="auto (default), cpu, cuda, cuda:1, ...")
     config.add_argument("--seed", type=cli.seed, default=0, help="fixes initial weights, batch order and dropout")
     output = parser.add_argument_group("output")
     output.add_argument("--out", type=Path, help="run folder (default: runs/<split>[-<stage>])")
@@ -117,15 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def device_name(text: str) -> str:
+    """auto, cpu, cuda or cuda:N."""
+    if text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not a device (auto, cpu, cuda or cuda:N)")
+
+
 def make_config(args: argparse.Namespace) -> TrainConfig:
-    changes = {}
-    for option in (*OVERRIDES, *SWITCHES, "--ranking-loss", "--regression-loss", "--readout", "--device"):
-        value = getattr(args, option[2:].replace("-", "_"))
-        if value is not None:
-            changes[option[2:].replace("-", "_")] = value
-    if args.auxiliary_budgets is not None:
-        changes["auxiliary_budgets"] = tuple(args.auxiliary_budgets)
-        changes.setdefault("auxiliary_weight", 1.0 if args.auxiliary_budgets else 0.0)
+    changes = {field: getattr(args, option[2:].replace("-", "_")) for option, (field, _, _) in SETTINGS.items()}
+    changes = {field: value for field, value in changes.items() if value is not None}
+    if args.device is not None:
+        changes["device"] = args.device
     if args.stage == "classifier":
         changes["task"] = "classification"
     return CONFIGS[args.config]().replace(**changes)
@@ -152,11 +165,21 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path("runs") / (
         Path(str(args.split)).stem + ("" if args.stage == "regressor" else f"-{args.stage}")
     )
-    if args.cv:
-        return cross_validate(args, train_set, config, out)
-    if args.stage == "two-stage":
-        return two_stage(args, bench, train_set, label, config, out)
-    model = experiment.train(train_set, config, args.seed, progress=not args.quiet)
+    try:
+        if args.cv:
+            return cross_validate(args, train_set, config, out)
+        if args.stage == "two-stage":
+            return two_stage(args, bench, train_set, label, config, out)
+        return train_and_evaluate(args, bench, train_set, label, config, out)
+    except ValueError as error:  # TrainingDivergedError, FusedEngineError, ...: nothing is written
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def train_and_evaluate(
+    args: argparse.Namespace, bench, train_set, label: LabelSpec, config: TrainConfig, out: Path
+) -> int:
+    model = experiment.train(train_set, config, args.seed, args.engine, progress=not args.quiet)
     eval_set = experiment.evaluation_modules(bench, args.eval_split, args.splits_dir, label, model.train_hashes)
     metrics, predicted = experiment.evaluate(model, eval_set)
     extra = {
@@ -168,9 +191,14 @@ def main(argv: list[str] | None = None) -> int:
         "config_name": args.config,
         "data": str(args.data),
         "train_seconds": model.info["seconds"],
+        "engine": model.info["engine"],
     }
     files = experiment.write_run(out, model, metrics, predicted, eval_set, extra)
-    report(metrics, eval_set, f"trained in {model.info['seconds']:.1f} s on {model.info['device']}")
+    report(
+        metrics,
+        eval_set,
+        f"trained in {model.info['seconds']:.1f} s on {model.info['device']} ({model.info['engine']} engine)",
+    )
     print("wrote " + ", ".join(str(path) for path in files.values()))
     if args.metrics_out:
         write_json({**metrics, **extra, "config": config.to_dict()}, args.metrics_out)
@@ -223,7 +251,9 @@ def evaluate_two_stage(args: argparse.Namespace, bench, label: LabelSpec) -> int
 
 
 def cross_validate(args: argparse.Namespace, train_set, config: TrainConfig, out: Path) -> int:
-    result = experiment.run_cross_validation(train_set, config, args.cv, args.seed, progress=not args.quiet)
+    result = experiment.run_cross_validation(
+        train_set, config, args.cv, args.seed, args.engine, progress=not args.quiet
+    )
     print(f"{args.cv}-fold cross-validation on {train_set.name} ({len(train_set)} modules), mean ± std over folds:")
     print(format_summary(result.summary))
     if result.pooled:
@@ -251,7 +281,7 @@ def two_stage(args: argparse.Namespace, bench, train_set, label: LabelSpec, conf
     good = experiment.evaluation_modules(bench, args.good_split, args.splits_dir, label, train_set.hashes)
     good = good.excluding(train_set.hashes)
     two, alone, metrics = experiment.run_two_stage(
-        train_set, eval_set, good, classifier_config, regressor_config, args.seed, progress=not args.quiet
+        train_set, eval_set, good, classifier_config, regressor_config, args.seed, args.engine, progress=not args.quiet
     )
     print(
         f"filter (classifier, threshold {metrics['threshold']:.4f}) on {eval_set.name}: "

@@ -1,7 +1,7 @@
 """Predictor quality on the real sample: method x training size x metric, mean ± std over seeds.
 
     python benchmarks/bench_predictor_quality.py [--data data/nasbench.hdf5] [--seeds 5] [--sizes 172 334 860]
-        [--methods paper recommended random-forest mlp] [--json results.json]
+        [--methods paper recommended paper-plain recommended-plain random-forest mlp] [--json results.json]
 
 For each seed s, N modules are drawn at random from the file (numpy default_rng(s)); every
 method trains on them and is evaluated on all the other modules of the file. Label: the
@@ -28,15 +28,20 @@ from predictor.gcn.baselines import fit_mlp, fit_random_forest  # noqa: E402
 from predictor.gcn.evaluation import regression_metrics  # noqa: E402
 from predictor.gcn.training import TrainConfig, fit  # noqa: E402
 
+PAPER, RECOMMENDED = TrainConfig.paper().replace(device="cpu"), TrainConfig.recommended().replace(device="cpu")
 METHODS = {
-    "paper": lambda a, o, v, y, seed: fit(a, o, v, y, TrainConfig.paper().replace(device="cpu"), seed),
-    "recommended": lambda a, o, v, y, seed: fit(a, o, v, y, TrainConfig.recommended().replace(device="cpu"), seed),
+    "paper": lambda a, o, v, y, seed: fit(a, o, v, y, PAPER, seed, engine="fused"),
+    "recommended": lambda a, o, v, y, seed: fit(a, o, v, y, RECOMMENDED, seed, engine="fused"),
+    "paper-plain": lambda a, o, v, y, seed: fit(a, o, v, y, PAPER, seed, engine="plain"),
+    "recommended-plain": lambda a, o, v, y, seed: fit(a, o, v, y, RECOMMENDED, seed, engine="plain"),
     "random-forest": lambda a, o, v, y, seed: fit_random_forest(a, o, v, y, seed, trees=500),
     "mlp": lambda a, o, v, y, seed: fit_mlp(a, o, v, y, seed),
 }
 LABELS = {
     "paper": "GCN, paper setting",
     "recommended": "GCN, recommended",
+    "paper-plain": "GCN, paper setting, plain engine",
+    "recommended-plain": "GCN, recommended, plain engine",
     "random-forest": "random forest (500 trees)",
     "mlp": "MLP (flat encoding)",
 }
@@ -94,10 +99,16 @@ def table(results: dict, sizes: list[int], seeds: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"))
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[172, 334, 860])
-    parser.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=list(METHODS))
+    parser.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"), help="converted HDF5 file")
+    parser.add_argument("--seeds", type=int, default=5, help="training sets per size (seeds 0 .. k-1)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[172, 334, 860], help="training-set sizes N")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=sorted(METHODS),
+        default=["paper", "recommended", "random-forest", "mlp"],
+        help="what to train (the GCN's fused engine, unless -plain)",
+    )
     parser.add_argument("--json", type=Path, help="also write every run's metrics here")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)  # sklearn convergence chatter

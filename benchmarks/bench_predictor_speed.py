@@ -3,12 +3,13 @@
     python benchmarks/bench_predictor_speed.py [--data data/nasbench.hdf5] [--repeats 3]
 
 Training: N=172 modules, the paper-faithful recipe (300 epochs, batch 10, Adam per step,
-cosine per epoch), once with `predictor.gcn.training.fit` and once with a straightforward loop
-(DataLoader, the reference module, torch.optim.Adam, CosineAnnealingLR). Each is run
-`--repeats` times, alternating; the best wall time counts (the least disturbed by other
-work on the machine); CPU time is shown beside it. The plain loop runs with one thread and
-with torch's default number (what a plain script gets); fit uses its config's (one). Prediction: 423,624 modules (the size of
-the space), valid cells of the sample tiled.
+cosine per epoch), with `fit` on each engine (fused, plain) and with a straightforward loop
+(DataLoader, the model's module `network.GCN`, torch.optim.Adam, CosineAnnealingLR). Each is
+run `--repeats` times, alternating; the best wall time counts (the least disturbed by other
+work on the machine); CPU time is shown beside it, and each figure as a ratio against the
+plain loop and the plain engine of the same run. The plain loop runs with one thread and with
+torch's default number (what a plain script gets); fit uses its config's (one). Prediction:
+423,624 modules (the size of the space), valid cells of the sample tiled, on each engine.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from torch.utils.data import DataLoader, TensorDataset
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from predictor.data.dataset import NASBench  # noqa: E402
-from predictor.gcn.config import PAPER_LABEL_MEAN, PAPER_LABEL_STD  # noqa: E402
-from predictor.gcn.features import one_hot_operations  # noqa: E402
-from predictor.gcn.plain import ReferenceGCN  # noqa: E402
+from predictor.gcn.features import encode_graphs  # noqa: E402
+from predictor.gcn.network import GCN, training_targets  # noqa: E402
 from predictor.gcn.training import TrainConfig, fit  # noqa: E402
 
 SPACE_SIZE = 423_624
@@ -40,25 +40,23 @@ def plain_loop(
     labels: np.ndarray,
     epochs: int = 300,
     seed: int = 0,
-) -> ReferenceGCN:
-    """The recipe written the obvious way: DataLoader batches, module calls, torch.optim."""
+) -> GCN:
+    """The paper recipe written the obvious way: DataLoader batches, module calls, torch.optim."""
     torch.manual_seed(seed)
-    dataset = TensorDataset(
-        torch.from_numpy(one_hot_operations(operations, num_vertices)),
-        torch.from_numpy(adjacency.astype(np.float32)),
-        torch.from_numpy(num_vertices.astype(np.int64)),
-        torch.from_numpy(((labels - PAPER_LABEL_MEAN) / PAPER_LABEL_STD).astype(np.float32)),
-    )
+    config = TrainConfig.paper()
+    graphs = encode_graphs(adjacency, operations, num_vertices)
+    targets = torch.from_numpy(training_targets(labels, config))
+    dataset = TensorDataset(graphs.nodes, graphs.propagation, graphs.pooling, targets)
     loader = DataLoader(dataset, batch_size=10, shuffle=True, drop_last=True)
-    net = ReferenceGCN()
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4, weight_decay=1e-3)
+    net = GCN(config)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
     criterion = torch.nn.MSELoss()
     net.train()
     for _ in range(epochs):
-        for nodes, adjacency_batch, vertices, target in loader:
+        for nodes, propagation, pooling, target in loader:
             optimizer.zero_grad()
-            loss = criterion(net(nodes, adjacency_batch, vertices), target)
+            loss = criterion(net(nodes, propagation, pooling), target)
             loss.backward()
             optimizer.step()
         scheduler.step()
@@ -73,9 +71,8 @@ def timed(function, *args, **kwargs) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"))
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--skip-plain", action="store_true", help="time only the fast path")
+    parser.add_argument("--data", type=Path, default=Path("data/nasbench.hdf5"), help="converted HDF5 file")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each timing; the best counts")
     parser.add_argument(
         "--plain-threads",
         type=int,
@@ -103,40 +100,46 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     default_threads = torch.get_num_threads()
-    fast, plain = [], {threads: [] for threads in (args.plain_threads or sorted({1, default_threads}))}
+    runs: dict[str, list[tuple[float, float]]] = {"fit, fused engine": [], "fit, plain engine": []}
+    loops = {
+        threads: f"plain loop, {threads} thread(s)" for threads in (args.plain_threads or sorted({1, default_threads}))
+    }
+    runs.update({name: [] for name in loops.values()})
     for _ in range(args.repeats):
-        fast.append(timed(fit, *train, config=config, seed=0))
-        for threads in [] if args.skip_plain else plain:
+        for engine in ("fused", "plain"):
+            runs[f"fit, {engine} engine"].append(timed(fit, *train, config=config, seed=0, engine=engine))
+        for threads, name in loops.items():
             torch.set_num_threads(threads)
-            plain[threads].append(timed(plain_loop, *train))
+            runs[name].append(timed(plain_loop, *train))
     torch.set_num_threads(default_threads)
-    best_fast = min(fast)
-    print(
-        f"  fit, paper setting          best wall {best_fast[0]:6.2f} s   cpu {best_fast[1]:6.2f} s   "
-        f"(all walls {', '.join(f'{w:.2f}' for w, _ in fast)})"
-    )
-    for threads, runs in plain.items():
-        if runs:
-            best = min(runs)
-            print(
-                f"  plain loop, {threads} thread(s)     best wall {best[0]:6.2f} s   cpu {best[1]:6.2f} s   "
-                f"(all walls {', '.join(f'{w:.2f}' for w, _ in runs)})  -> fit is {best[0] / best_fast[0]:.2f}x faster"
-            )
+    best = {name: min(walls) for name, walls in runs.items()}
+    loop_best, plain_best = best[loops[1]] if 1 in loops else min(best.values()), best["fit, plain engine"]
+    for name, (wall, cpu) in best.items():
+        print(
+            f"  {name:26s} best wall {wall:6.2f} s   cpu {cpu:6.2f} s   "
+            f"= {wall / loop_best[0]:.2f} x plain loop (1 thread), {wall / plain_best[0]:.2f} x plain engine   "
+            f"(all walls {', '.join(f'{w:.2f}' for w, _ in runs[name])})"
+        )
 
     recommended = TrainConfig.recommended().replace(device="cpu")
     walls = [timed(fit, *train, config=recommended, seed=0) for _ in range(args.repeats)]
-    print(f"  fit, recommended setting    best wall {min(walls)[0]:6.2f} s   cpu {min(walls)[1]:6.2f} s")
+    print(
+        f"  fit, recommended, fused      best wall {min(walls)[0]:6.2f} s   cpu {min(walls)[1]:6.2f} s   "
+        f"= {min(walls)[0] / loop_best[0]:.2f} x plain loop (1 thread)"
+    )
 
     tile = np.resize(np.arange(len(bench)), SPACE_SIZE)
     space = bench.adjacency[tile], bench.operations[tile], bench.num_vertices[tile]
     for name, setting in (("paper", config), ("recommended", recommended)):
-        model = fit(*train, config=setting.replace(epochs=1), seed=0)
         for threads in args.predict_threads:
-            model.config = setting.replace(threads=threads)
-            wall, cpu = min(timed(model.predict, *space) for _ in range(args.repeats))
+            figures = {}
+            model = fit(*train, config=setting.replace(epochs=1, threads=threads), seed=0)
+            for engine in ("fused", "plain"):
+                figures[engine] = min(timed(model.predict, *space, engine=engine) for _ in range(args.repeats))
             print(
-                f"  predict {SPACE_SIZE:,} modules, {name} setting, {threads} thread(s): "
-                f"best wall {wall:5.2f} s   cpu {cpu:5.2f} s"
+                f"  predict {SPACE_SIZE:,} modules, {name} setting, {threads} thread(s): fused best wall "
+                f"{figures['fused'][0]:5.2f} s (cpu {figures['fused'][1]:5.2f} s), plain engine "
+                f"{figures['plain'][0]:5.2f} s = {figures['fused'][0] / figures['plain'][0]:.2f} x plain"
             )
     return 0
 

@@ -1,8 +1,9 @@
-"""Model inputs: one-hot node types, propagation matrices, pooling weights, relabelling augmentation."""
+"""Model inputs: one-hot node types (any vocabulary size), propagation matrices, pooling weights; relabelled specs."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from predictor.data.cell import Cell
 from predictor.gcn.features import (
@@ -11,9 +12,8 @@ from predictor.gcn.features import (
     one_hot_operations,
     pooling_weights,
     propagation_matrices,
-    random_relabelling,
-    topological_relabellings,
 )
+from tests.relabelling import random_relabelling, topological_relabellings
 
 # The module of the design notes: 7 vertices, 9 edges.
 MATRIX = [
@@ -39,6 +39,19 @@ def test_one_hot_types_and_zero_padding():
     assert one_hot[:4].argmax(axis=1).tolist() == [1, 3, 4, 0]
     assert (one_hot[4:] == 0).all()  # padded op code 0 must not read as conv3x3
     assert (one_hot.sum(axis=1) == [1, 1, 1, 1, 0, 0, 0]).all()
+
+
+def test_a_larger_vocabulary_gets_its_own_types_and_a_code_too_large_is_refused():
+    adjacency, operations, num_vertices = cells_to_arrays([SMALL])
+    default = one_hot_operations(operations, num_vertices)
+    operations = operations.copy()
+    one_hot = one_hot_operations(operations, num_vertices, num_op_types=5)
+    assert one_hot.shape == (1, 7, 7)
+    np.testing.assert_array_equal(one_hot[..., :5], default)  # the first types keep their columns
+    operations[0, 1] = 4  # a fifth operation type on an interior vertex
+    assert one_hot_operations(operations, num_vertices, num_op_types=5)[0, 1].argmax() == 6
+    with pytest.raises(ValueError, match="num_op_types"):
+        one_hot_operations(operations, num_vertices)  # 3 types: code 4 must not pass as another type
 
 
 def test_propagation_rows_are_normalised_and_padding_stays_alone():

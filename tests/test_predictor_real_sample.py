@@ -35,11 +35,11 @@ def test_classifier_beats_chance(sample):
     assert metrics["auc"] > 0.75, metrics
 
 
-def test_quantile_threshold_and_two_stages(sample):
+def test_two_stages(sample):
     bench, labels, train, test = sample
-    config = TrainConfig.paper().replace(epochs=15, lr=1e-3, threshold_quantile=0.5)
+    config = TrainConfig.paper().replace(epochs=15, lr=1e-3, threshold=0.91)
     two = fit_two_stage(*arrays(bench, train), labels[train], config, config, seed=0)
-    assert two.classifier.threshold == pytest.approx(np.quantile(labels[train], 0.5))
+    assert two.classifier.threshold == 0.91 and two.regressor.threshold is None
     kept = two.keep(*arrays(bench, test))
     assert 0 < kept.sum() < len(test)
     scores = two.predict(*arrays(bench, test))

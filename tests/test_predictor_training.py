@@ -8,15 +8,11 @@ import torch
 
 from predictor.data.cell import Cell, InvalidCellError
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.features import cells_to_arrays, random_relabelling
-from predictor.gcn.losses import (
-    classification_loss,
-    huber_loss,
-    masked_regression_loss,
-    pairwise_ranking_loss,
-    regression_loss,
-)
-from predictor.gcn.training import Predictor, fit, load
+from predictor.gcn.features import cells_to_arrays
+from predictor.gcn.losses import objective
+from predictor.gcn.network import loss
+from predictor.gcn.training import Predictor, TrainingDivergedError, fit, load
+from tests.relabelling import random_relabelling
 
 
 def random_cells(count: int, seed: int = 0) -> list[Cell]:
@@ -122,26 +118,23 @@ def test_same_seed_same_model_other_seed_other_model():
     assert not np.allclose(first, other)
 
 
-def test_ensemble_members_differ_and_are_averaged():
+@pytest.mark.parametrize("engine", ["plain", "fused"])
+def test_divergence_is_an_error_not_a_model(engine):
     adjacency, operations, num_vertices = random_modules(40, seed=4)
     labels = planted_labels(operations, num_vertices)
-    config = TrainConfig.paper().replace(epochs=3, ensemble=3, ranking_loss="hinge", ranking_weight=1.0, device="cpu")
-    model = fit(adjacency, operations, num_vertices, labels, config, seed=0)
-    members = model.predict_members(adjacency, operations, num_vertices)
-    assert members.shape == (3, 40)
-    assert not np.allclose(members[0], members[1])
-    np.testing.assert_allclose(model.predict(adjacency, operations, num_vertices), members.mean(axis=0))
+    config = TrainConfig.paper().replace(epochs=20, lr=1000.0, device="cpu")
+    with pytest.raises(TrainingDivergedError, match="smaller learning rate"):
+        fit(adjacency, operations, num_vertices, labels, config, seed=0, engine=engine)
 
 
-def test_auxiliary_targets_are_accepted_with_gaps():
-    adjacency, operations, num_vertices = random_modules(40, seed=6)
-    labels = planted_labels(operations, num_vertices)
-    auxiliary = np.stack([labels - 0.3, labels - 0.1], axis=1)
-    auxiliary[::7, 0] = np.nan
-    config = TrainConfig.paper().replace(epochs=3, auxiliary_budgets=(12, 36), auxiliary_weight=1.0, device="cpu")
-    model = fit(adjacency, operations, num_vertices, labels, config, seed=0, auxiliary_labels=auxiliary)
-    assert model.network.architecture.outputs == 3
-    assert np.isfinite(model.predict(adjacency, operations, num_vertices)).all()
+def test_predict_refuses_non_finite_scores(planted):
+    model, adjacency, operations, num_vertices, *_ = planted
+    damaged = Predictor(model.config, type(model.network)(model.config), model.history, model.info)
+    damaged.network.load_state_dict(model.network.state_dict())
+    with torch.no_grad():
+        damaged.network.fc2[0, 0] = float("nan")
+    with pytest.raises(TrainingDivergedError, match="not finite"):
+        damaged.predict(adjacency, operations, num_vertices)
 
 
 def test_bad_inputs_are_refused():
@@ -153,13 +146,15 @@ def test_bad_inputs_are_refused():
         fit(adjacency[:, :6, :6], operations, num_vertices, labels)
     with pytest.raises(ValueError, match="task"):
         TrainConfig(task="ranking")
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=float("nan"))
 
 
 def test_config_presets_and_round_trip():
     paper = TrainConfig.paper()
     assert (paper.hidden, paper.layers, paper.readout_hidden, paper.dropout) == (144, 3, 128, 0.1)
     assert (paper.epochs, paper.batch_size, paper.lr, paper.weight_decay) == (300, 10, 1e-4, 1e-3)
-    assert (paper.label_mean, paper.label_std, paper.ensemble, paper.ranking_loss) == (0.908192, 0.023961, 1, "none")
+    assert (paper.readout, paper.regression_weight, paper.ranking_weight, paper.num_op_types) == ("mean", 1, 0, 3)
     recommended = TrainConfig.recommended()
     assert recommended != paper
     assert TrainConfig.from_dict(recommended.to_dict()) == recommended
@@ -167,24 +162,24 @@ def test_config_presets_and_round_trip():
         TrainConfig.from_dict({"learning_rate": 1.0})
 
 
-@pytest.mark.parametrize("kind", ["hinge", "logistic"])
-def test_loss_gradients_match_autograd(kind):
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig.paper(),
+        TrainConfig.recommended(),
+        TrainConfig.paper().replace(regression_weight=0.0, ranking_weight=1.0, ranking_temperature=0.3),
+        TrainConfig.paper().replace(task="classification"),
+    ],
+    ids=["mse", "mse+ranking", "ranking", "classification"],
+)
+def test_the_fused_objective_gradients_match_autograd_on_the_model_loss(config):
     generator = torch.Generator().manual_seed(0)
-    predicted = torch.randn(2, 6, generator=generator, requires_grad=True)
-    target = torch.randn(2, 6, generator=generator)
-    checks = [
-        (regression_loss, (target,)),
-        (lambda p, t: huber_loss(p, t, 0.5), (target,)),
-        (lambda p, t: pairwise_ranking_loss(p, t, kind, 0.3), (target,)),
-        (classification_loss, ((target > 0).float(),)),
-    ]
-    for loss_function, extra in checks:
-        loss, gradient = loss_function(predicted, *extra)
-        (expected,) = torch.autograd.grad(loss, predicted)
-        torch.testing.assert_close(gradient, expected)
-    auxiliary = torch.randn(2, 6, 2, generator=generator, requires_grad=True)
-    aux_target = torch.randn(2, 6, 2, generator=generator)
-    aux_target[0, 1, 0] = float("nan")
-    loss, gradient = masked_regression_loss(auxiliary, aux_target)
-    (expected,) = torch.autograd.grad(loss, auxiliary)
+    predicted = torch.randn(7, generator=generator, requires_grad=True)
+    target = torch.randn(7, generator=generator)
+    if config.task == "classification":
+        target = (target > 0).float()
+    expected_loss = loss(predicted, target, config)
+    (expected,) = torch.autograd.grad(expected_loss, predicted)
+    value, gradient = objective(config)(predicted.detach(), target)
+    torch.testing.assert_close(value, expected_loss.detach())
     torch.testing.assert_close(gradient, expected)

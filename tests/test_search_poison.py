@@ -171,16 +171,14 @@ def test_poisoned_view_draws_ops_uniformly_among_real_and_zero_ops(sample):
 
 def test_the_gcn_tells_a_zero_op_from_a_maxpool(sample):
     from predictor.gcn.training import fit
-    from predictor.search.op_types import with_node_types
     from predictor.search.recipes import config_for_size, training_config
 
     rows = np.flatnonzero(sample.num_vertices == 7)[:64]
     adjacency, operations = sample.adjacency[rows], sample.operations[rows].copy()
     operations[::2, 1] = 3  # half the modules with a zero op, labelled low
     labels = np.where(operations[:, 1] == 3, 0.85, 0.93)
-    model = with_node_types(fit, 1)(
-        adjacency, operations, sample.num_vertices[rows], labels, config_for_size(training_config("search"), 64), seed=0
-    )
+    config = config_for_size(training_config("search", num_op_types=4), 64)
+    model = fit(adjacency, operations, sample.num_vertices[rows], labels, config, seed=0)
     as_maxpool = operations.copy()
     as_maxpool[as_maxpool == 3] = 2
     zero = model.predict(adjacency[::2], operations[::2], sample.num_vertices[rows][::2])

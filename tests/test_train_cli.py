@@ -167,8 +167,8 @@ def test_two_stage(sample_hdf5, sample_splits, tmp_path, capsys):
             "1e-3",
             "--stage",
             "two-stage",
-            "--threshold-quantile",
-            "0.4",
+            "--threshold",
+            "0.9",
             "--out",
             str(tmp_path),
             "--quiet",
@@ -198,3 +198,23 @@ def test_two_stage(sample_hdf5, sample_splits, tmp_path, capsys):
     )
     again = json.loads((tmp_path / "again.json").read_text())
     assert again["auc"] == pytest.approx(metrics["filter"]["auc"]) and "kendall_tau" in again["kept"]
+
+
+def test_a_diverging_run_is_one_line_and_writes_nothing(sample_hdf5, sample_splits, tmp_path, capsys):
+    out = tmp_path / "run"
+    arguments = ["--split", "172", "--data", str(sample_hdf5), "--splits-dir", str(sample_splits), "--quiet"]
+    assert train.main([*arguments, "--lr", "1000", "--epochs", "20", "--out", str(out)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "diverged" in error and "--lr" in error
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--lr", "0"), ("--lr", "nan"), ("--epochs", "0"), ("--dropout", "1"), ("--threshold", "1.5"), ("--layers", "x")],
+)
+def test_bad_settings_are_refused_at_parse_time(option, value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        train.main(["--split", "172", option, value])
+    assert exit_.value.code == 2
+    assert option in capsys.readouterr().err

@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 
 from predictor.data.cell import Cell
+from predictor.data.graph import rows_by_hash
 from predictor.data.schema import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS, NUM_REPEATS
 
 BLOWN_UP_ACCURACY = 0.2  # a final accuracy below this is a run that diverged (~10% = chance)
@@ -92,7 +93,7 @@ class NASBench:
 
     @cached_property
     def _row_of_hash(self) -> dict[bytes, int]:
-        return {h: i for i, h in enumerate(self.hashes.tolist())}
+        return rows_by_hash(self.hashes)
 
     @cached_property
     def budgets(self) -> tuple[int, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -44,12 +43,3 @@ class LabelSpec:
 
 def parse_repeat(text: str) -> int | str:
     return "mean" if text == "mean" else int(text)
-
-
-def auxiliary_labels(bench: NASBench, budgets: Sequence[int], base: LabelSpec = LabelSpec()) -> np.ndarray | None:
-    """(N, len(budgets)) the same kind of label at other budgets (NaN where absent), or None for no budgets."""
-    if not budgets:
-        return None
-    return np.stack(
-        [LabelSpec(budget, base.repeat, base.field, base.point).values(bench) for budget in budgets], axis=1
-    )

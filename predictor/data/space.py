@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from predictor.data.atomic import atomic_output
 from predictor.data.cell import MAX_EDGES, MAX_VERTICES, Cell
-from predictor.data.graph import INPUT_LABEL, OUTPUT_LABEL, edge_bit
+from predictor.data.graph import INPUT_LABEL, OUTPUT_LABEL, edge_bit, rows_by_hash
 
 try:  # CPython's own md5 costs less per call than the OpenSSL binding on short messages; same digests.
     from _md5 import md5 as _md5
@@ -97,7 +97,7 @@ class Space:
     @cached_property
     def _row_of_hash(self) -> dict[bytes, int]:
         # Built on first use only: most users of a loaded space never look hashes up.
-        return {module_hash: row for row, module_hash in enumerate(self.hashes.tolist())}
+        return rows_by_hash(self.hashes)
 
     def index_of(self, module_hash: str | bytes) -> int:
         """Row of a module hash; KeyError when the hash is not in the space."""

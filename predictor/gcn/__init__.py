@@ -1,4 +1,9 @@
-"""The GCN predictor wing: the directed graph network, its training, evaluation and baselines.
+"""The GCN predictor wing. Depends on `predictor.data` only.
 
-Depends on `predictor.data` only.
+- `network`     the model in plain PyTorch: layers, readout, targets, loss (the one file to edit)
+- `training`    `fit`; `engines`: the plain (autograd) and fused engines that take its steps
+- `fused`, `losses`, `flat_adam`, `gemm`   the fused engine: hand-written passes, objective, optimiser, matmul
+- `model`       `Predictor`: predict (never NaN), save, load; `features`: graphs encoded once
+- `config`      `TrainConfig` with the paper's and the recommended settings
+- `evaluation`, `cross_validation`, `two_stage`, `baselines`, `experiment`, `reporting`, `plots`, `runtime`
 """

@@ -40,7 +40,8 @@ def cross_validate(
     config: TrainConfig,
     k: int = 5,
     seed: int = 0,
-    auxiliary_labels: np.ndarray | None = None,
+    *,
+    engine: str = "auto",
     progress: bool = False,
 ) -> CrossValidation:
     """Train on k-1 folds, predict the held-out one, for each fold (model seed = seed + fold)."""
@@ -57,7 +58,7 @@ def cross_validate(
             labels[train],
             config,
             seed + index,
-            auxiliary_labels=None if auxiliary_labels is None else auxiliary_labels[train],
+            engine=engine,
             progress=progress,
         )
         out_of_fold[held_out] = model.predict(adjacency[held_out], operations[held_out], num_vertices[held_out])

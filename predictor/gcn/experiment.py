@@ -15,7 +15,7 @@ import numpy as np
 
 from predictor.data.atomic import write_json
 from predictor.data.dataset import NASBench
-from predictor.data.labels import LabelSpec, auxiliary_labels
+from predictor.data.labels import LabelSpec
 from predictor.data.splits import load_split
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.cross_validation import CrossValidation, cross_validate
@@ -40,7 +40,6 @@ class Modules:
     num_vertices: np.ndarray
     labels: np.ndarray
     hashes: np.ndarray
-    auxiliary: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -54,7 +53,6 @@ class Modules:
         return self.subset(~np.isin(self.hashes, hashes), self.name, f"{self.description}, training modules left out")
 
     def subset(self, mask: np.ndarray, name: str, description: str) -> Modules:
-        aux = None if self.auxiliary is None else self.auxiliary[mask]
         return Modules(
             name,
             description,
@@ -64,7 +62,6 @@ class Modules:
             self.num_vertices[mask],
             self.labels[mask],
             self.hashes[mask],
-            aux,
         )
 
 
@@ -79,7 +76,6 @@ def modules(
     name: str,
     description: str,
     label: LabelSpec,
-    auxiliary_budgets: tuple[int, ...] = (),
 ) -> Modules:
     """Modules at `rows` with their labels; modules without a label (NaN) are dropped, with a note."""
     rows = np.asarray(rows, dtype=np.int64)
@@ -87,7 +83,6 @@ def modules(
     known = ~np.isnan(labels)
     notes = [] if known.all() else [f"{int((~known).sum())} modules without a {label.describe()} left out"]
     rows, labels = rows[known], labels[known]
-    auxiliary = auxiliary_labels(bench, auxiliary_budgets, label)
     return Modules(
         name,
         description,
@@ -97,16 +92,13 @@ def modules(
         bench.num_vertices[rows],
         labels,
         bench.hashes[rows],
-        None if auxiliary is None else auxiliary[rows],
         notes,
     )
 
 
-def training_modules(
-    bench: NASBench, split: str, splits_dir: Path, label: LabelSpec, auxiliary_budgets: tuple[int, ...] = ()
-) -> Modules:
+def training_modules(bench: NASBench, split: str, splits_dir: Path, label: LabelSpec) -> Modules:
     chosen = load_split(split, bench, splits_dir)
-    return modules(bench, chosen.rows, chosen.name, chosen.description or chosen.name, label, auxiliary_budgets)
+    return modules(bench, chosen.rows, chosen.name, chosen.description or chosen.name, label)
 
 
 def evaluation_modules(
@@ -132,10 +124,8 @@ def evaluation_modules(
 
 
 # --- regressor / classifier ------------------------------------------------------------
-def train(train_set: Modules, config: TrainConfig, seed: int, progress: bool = True) -> Predictor:
-    model = fit(
-        *train_set.arrays(), train_set.labels, config, seed, auxiliary_labels=train_set.auxiliary, progress=progress
-    )
+def train(train_set: Modules, config: TrainConfig, seed: int, engine: str = "auto", progress: bool = True) -> Predictor:
+    model = fit(*train_set.arrays(), train_set.labels, config, seed, engine=engine, progress=progress)
     model.train_hashes = train_set.hashes
     model.info.update(train_split=train_set.name)
     return model
@@ -176,16 +166,10 @@ def write_run(
 
 # --- cross-validation ------------------------------------------------------------------
 def run_cross_validation(
-    train_set: Modules, config: TrainConfig, k: int, seed: int, progress: bool = False
+    train_set: Modules, config: TrainConfig, k: int, seed: int, engine: str = "auto", progress: bool = False
 ) -> CrossValidation:
     return cross_validate(
-        *train_set.arrays(),
-        train_set.labels,
-        config,
-        k=k,
-        seed=seed,
-        auxiliary_labels=train_set.auxiliary,
-        progress=progress,
+        *train_set.arrays(), train_set.labels, config, k=k, seed=seed, engine=engine, progress=progress
     )
 
 
@@ -197,6 +181,7 @@ def run_two_stage(
     classifier_config: TrainConfig,
     regressor_config: TrainConfig,
     seed: int,
+    engine: str = "auto",
     progress: bool = True,
 ) -> tuple[TwoStagePredictor, Predictor, dict]:
     """Two-stage predictor and the regressor alone (all training modules), compared on `good_set`.
@@ -205,10 +190,21 @@ def run_two_stage(
     evaluation set, both regressors on the good modules, and both rankings' top-k picks.
     """
     two_stage = fit_two_stage(
-        *train_set.arrays(), train_set.labels, classifier_config, regressor_config, seed, progress=progress
+        *train_set.arrays(),
+        train_set.labels,
+        classifier_config,
+        regressor_config,
+        seed,
+        engine=engine,
+        progress=progress,
     )
     alone = fit(
-        *train_set.arrays(), train_set.labels, regressor_config.replace(task="regression"), seed, progress=progress
+        *train_set.arrays(),
+        train_set.labels,
+        regressor_config.replace(task="regression"),
+        seed,
+        engine=engine,
+        progress=progress,
     )
     for model in (two_stage.classifier, two_stage.regressor, alone):
         model.train_hashes = train_set.hashes

@@ -6,17 +6,16 @@ batches directly instead of re-encoding cells every step.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import torch
 
 from predictor.data.cell import MAX_VERTICES, Cell
+from predictor.data.graph import output_in_last_slot
+from predictor.gcn.config import READOUTS
 
-NUM_NODE_TYPES = 5  # output, input, conv3x3, conv1x1, maxpool3x3: one-hot index = op code + 2
-NUM_DIRECTIONS = 2  # along the edges, against them
+NUM_OP_TYPES = 3  # conv3x3, conv1x1, maxpool3x3 (op codes 0, 1, 2); node types add output (-2) and input (-1)
 
 
 def check_arrays(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -31,12 +30,23 @@ def check_arrays(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np
     return adjacency, operations, num_vertices
 
 
-def one_hot_operations(operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
-    """(n, 7, 5) float32 one-hot node types; padded vertices are all zero."""
+def one_hot_operations(
+    operations: np.ndarray, num_vertices: np.ndarray, num_op_types: int = NUM_OP_TYPES
+) -> np.ndarray:
+    """(n, 7, num_op_types + 2) float32 one-hot node types (index = op code + 2); padded vertices are all zero.
+
+    An op code outside -2 .. num_op_types - 1 on a real vertex is refused, never folded into another type.
+    """
     operations = np.asarray(operations, dtype=np.int64)
     real = np.arange(MAX_VERTICES)[None, :] < np.asarray(num_vertices)[:, None]
-    one_hot = np.zeros((*operations.shape, NUM_NODE_TYPES), dtype=np.float32)
-    np.put_along_axis(one_hot, (operations + 2).clip(0, NUM_NODE_TYPES - 1)[..., None], 1.0, axis=-1)
+    codes = np.where(real, operations, 0)
+    if codes.size and (codes.min() < -2 or codes.max() >= num_op_types):
+        raise ValueError(
+            f"op codes {codes.min()} .. {codes.max()} do not fit {num_op_types} operation types "
+            "(codes -2 .. num_op_types - 1); set num_op_types to the vocabulary's size"
+        )
+    one_hot = np.zeros((*operations.shape, num_op_types + 2), dtype=np.float32)
+    np.put_along_axis(one_hot, (codes + 2)[..., None], 1.0, axis=-1)
     one_hot[~real] = 0.0
     return one_hot
 
@@ -55,9 +65,6 @@ def propagation_matrices(adjacency: np.ndarray) -> np.ndarray:
     forward = _row_normalise(with_loops)
     backward = _row_normalise(np.swapaxes(forward, -1, -2))
     return np.stack([forward, backward], axis=1).astype(np.float32)
-
-
-READOUTS = ("mean", "mean-output")
 
 
 def pooling_weights(num_vertices: np.ndarray, readout: str = "mean") -> np.ndarray:
@@ -81,7 +88,7 @@ def pooling_weights(num_vertices: np.ndarray, readout: str = "mean") -> np.ndarr
 class GraphTensors:
     """Pre-encoded graphs on one device: node types, propagation matrices, pooling weights."""
 
-    nodes: torch.Tensor  # (n, 7, 5)
+    nodes: torch.Tensor  # (n, 7, num_op_types + 2)
     propagation: torch.Tensor  # (n, 2, 7, 7)
     pooling: torch.Tensor  # (n, P, 7)
 
@@ -101,11 +108,12 @@ def encode_graphs(
     num_vertices: np.ndarray,
     device: torch.device | str = "cpu",
     readout: str = "mean",
+    num_op_types: int = NUM_OP_TYPES,
 ) -> GraphTensors:
     """Encode arrays in the HDF5 layout for the GCN."""
     adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
     return GraphTensors(
-        torch.from_numpy(one_hot_operations(operations, num_vertices)),
+        torch.from_numpy(one_hot_operations(operations, num_vertices, num_op_types)),
         torch.from_numpy(propagation_matrices(adjacency)),
         torch.from_numpy(pooling_weights(num_vertices, readout)),
     ).to(device)
@@ -124,74 +132,11 @@ def flat_encoding(adjacency: np.ndarray, operations: np.ndarray, num_vertices: n
     """(n, 21 + 35) float32: the upper triangle of the adjacency, then the one-hot ops (baseline models).
 
     The output vertex sits at V-1 in the HDF5 layout; it is moved to slot 6 so that the same
-    position always means the same role, whatever the vertex count.
+    position always means the same role, whatever the vertex count; unused slots are all zero.
     """
     adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
-    adjacency, operations = output_last(adjacency, operations, num_vertices)
+    empty = NUM_OP_TYPES  # one past the last operation: its one-hot column is dropped
+    adjacency, operations = output_in_last_slot(adjacency, operations, num_vertices, empty)
     rows, cols = np.triu_indices(MAX_VERTICES, k=1)
-    one_hot = one_hot_operations(operations, np.full(len(operations), MAX_VERTICES))
-    one_hot[~output_last_mask(num_vertices)] = 0.0  # padding (its op code 0 would read as conv3x3)
+    one_hot = np.eye(NUM_OP_TYPES + 3, dtype=np.float32)[operations.astype(np.int64) + 2][..., :-1]
     return np.concatenate([adjacency[:, rows, cols].astype(np.float32), one_hot.reshape(len(adjacency), -1)], axis=1)
-
-
-def output_last_mask(num_vertices: np.ndarray) -> np.ndarray:
-    """(n, 7) bool: which slots hold a real vertex once the output is moved to slot 6."""
-    num_vertices = np.asarray(num_vertices)
-    slots = np.arange(MAX_VERTICES)[None, :]
-    return (slots < num_vertices[:, None] - 1) | (slots == MAX_VERTICES - 1)
-
-
-def output_last(
-    adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Move each graph's output vertex from V-1 to slot 6 (padding in between), keeping the upper triangle."""
-    order = np.empty((len(num_vertices), MAX_VERTICES), dtype=np.int64)
-    for v in range(2, MAX_VERTICES + 1):
-        # slot s takes vertex: s for s < v-1, padding (v-1 .. 5) for the middle, v-1 at slot 6
-        order[np.asarray(num_vertices) == v] = list(range(v - 1)) + list(range(v, MAX_VERTICES)) + [v - 1]
-    return permute_vertices(adjacency, operations, order)
-
-
-def permute_vertices(adjacency: np.ndarray, operations: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Relabel vertices: new vertex i is old vertex order[:, i] (batched)."""
-    take = np.arange(len(order))[:, None]
-    operations = operations[take, order]
-    adjacency = adjacency[take[:, :, None], order[:, :, None], order[:, None, :]]
-    return adjacency, operations
-
-
-@cache
-def _interior_orders(num_interior: int) -> np.ndarray:
-    orders = list(itertools.permutations(range(1, num_interior + 1)))
-    return np.array(orders, dtype=np.int64).reshape(len(orders), num_interior)
-
-
-def topological_relabellings(adjacency: np.ndarray, num_vertices: int) -> np.ndarray:
-    """(k, 7) every order of the interior vertices that keeps the matrix upper-triangular.
-
-    Input stays first and output stays at V-1: each row is a topological order of the graph,
-    so the relabelled matrix is another valid spec of the same module (same hash).
-    """
-    v = int(num_vertices)
-    interior = _interior_orders(v - 2)
-    orders = np.concatenate(
-        [np.zeros((len(interior), 1), np.int64), interior, np.full((len(interior), 1), v - 1)], axis=1
-    )
-    edges = np.argwhere(np.asarray(adjacency)[:v, :v])
-    position = np.argsort(orders, axis=1)  # position[k, old] = new index of old vertex
-    upper = (position[:, edges[:, 0]] < position[:, edges[:, 1]]).all(axis=1)
-    orders = orders[upper]
-    padding = np.broadcast_to(np.arange(v, MAX_VERTICES), (len(orders), MAX_VERTICES - v))
-    return np.concatenate([orders, padding], axis=1)
-
-
-def random_relabelling(
-    adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each module relabelled by one random topological order (data augmentation for order-aware encodings)."""
-    adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
-    order = np.empty((len(num_vertices), MAX_VERTICES), dtype=np.int64)
-    for i, (matrix, v) in enumerate(zip(adjacency, num_vertices)):
-        choices = topological_relabellings(matrix, v)
-        order[i] = choices[rng.integers(len(choices))]
-    return permute_vertices(adjacency, operations, order)

@@ -1,7 +1,9 @@
 """A trained predictor: the network's weights plus what is needed to read its outputs; predict, save, load.
 
 Predictions are batched (any number of modules, CPU or GPU) and returned as float64 numpy:
-predicted accuracy for a regressor, probability of being above the threshold for a classifier.
+predicted accuracy for a regressor, probability of being above the threshold for a classifier;
+never NaN or inf (TrainingDivergedError instead). The checkpoint holds the plain module's
+state_dict, whichever engine trained it.
 """
 
 from __future__ import annotations
@@ -17,46 +19,92 @@ import torch
 from predictor.data.atomic import atomic_output
 from predictor.data.cell import Cell
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.features import cells_to_arrays, check_arrays, encode_graphs
-from predictor.gcn.fused import Architecture, GCNEnsemble
+from predictor.gcn.features import GraphTensors, cells_to_arrays, check_arrays, encode_graphs
+from predictor.gcn.fused import ENGINES, FusedEngineError, FusedGCN, structure_problem
+from predictor.gcn.network import GCN, scores
 from predictor.gcn.runtime import resolve_device, torch_threads
 
 CHECKPOINT_FORMAT = "nb101-gcn-predictor"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: the state is `network.GCN`'s state_dict
 ENCODE_CHUNK = 65536  # modules encoded at a time when predicting (bounds memory for the whole space)
+
+
+class TrainingDivergedError(ValueError):
+    """The loss or the predictions of a model are not finite (NaN or inf)."""
 
 
 @dataclass
 class Predictor:
-    """A fitted GCN ensemble (regressor or classifier)."""
+    """A fitted GCN (regressor or classifier): `network.GCN` and what is needed to read its outputs."""
 
     config: TrainConfig
-    network: GCNEnsemble
-    threshold: float | None = None  # classifier only: the accuracy it separates at
-    auxiliary_mean: list[float] = field(default_factory=list)
-    auxiliary_std: list[float] = field(default_factory=list)
+    network: GCN
     history: list[float] = field(default_factory=list)  # mean training loss per epoch
-    info: dict = field(default_factory=dict)  # seed, training-set size, seconds, ...
+    info: dict = field(default_factory=dict)  # seed, training-set size, seconds, engine, ...
     train_hashes: np.ndarray | None = None  # (n,) S32 module hashes of the training set, when known
+    _fused: FusedGCN | bool | None = field(default=None, init=False, repr=False, compare=False)  # None: unchecked
 
     @property
     def device(self) -> torch.device:
-        return self.network.fc1_weight.device
+        return self.network.fc1.device
 
     @property
     def is_classifier(self) -> bool:
         return self.config.task == "classification"
 
+    @property
+    def threshold(self) -> float | None:
+        """The accuracy a classifier separates at (None for a regressor)."""
+        return self.config.threshold if self.is_classifier else None
+
     def to(self, device: str | torch.device) -> Predictor:
         self.network.to(resolve_device(device))
+        self._fused = None
         return self
 
-    def raw_outputs(
-        self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, batch_size: int = 256
-    ) -> torch.Tensor:
-        """(members, m, outputs) network outputs on the predictor's device (normalised units / logits)."""
-        adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
+    def _fused_passes(self, graphs: GraphTensors) -> FusedGCN | None:
+        """The fused passes, when they compute this model (checked once, on a probe of the graphs to predict)."""
+        if self._fused is None:
+            probe = graphs.select(slice(0, 8))
+            problem = structure_problem(self.network, self.config)
+            fused = FusedGCN(self.network, self.config)
+            if not problem:
+                targets = torch.zeros(len(probe), device=self.device)
+                masks = [torch.ones(s, device=self.device) for s in self.network.dropout_shapes(len(probe))]
+                problem = fused.probe_problem(probe.nodes, probe.propagation, probe.pooling, targets, masks)
+            self._fused = False if problem else fused
+        return self._fused or None
+
+    def _outputs_of(self, graphs: GraphTensors, batch_size: int, engine: str) -> torch.Tensor:
+        """(n,) network outputs in evaluation mode, on the fused passes or the plain module (see `predict`)."""
+        fused = self._fused_passes(graphs) if engine != "plain" and len(graphs) else None
+        if engine == "fused" and fused is None and len(graphs):
+            raise FusedEngineError("the fused engine does not compute this model; predict with engine='plain'")
+        if fused is not None:
+            return fused.predict(graphs.nodes, graphs.propagation, graphs.pooling, batch_size)
         self.network.eval()
+        with torch.no_grad():
+            parts = [
+                self.network(part.nodes, part.propagation, part.pooling)
+                for part in (graphs.select(slice(s, s + batch_size)) for s in range(0, len(graphs), batch_size))
+            ]
+        return torch.cat(parts) if parts else torch.zeros(0, device=self.device)
+
+    def predict(
+        self,
+        adjacency: np.ndarray,
+        operations: np.ndarray,
+        num_vertices: np.ndarray,
+        batch_size: int = 256,
+        engine: str = "auto",
+    ) -> np.ndarray:
+        """(m,) float64: predicted accuracy (regressor) or probability of being above the threshold (classifier).
+
+        engine: as for `fit` ("auto": the fused passes when they compute this model, else the plain module).
+        """
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
         parts = []
         with torch_threads(self.config.threads if self.device.type == "cpu" else None):
             for start in range(0, len(num_vertices), ENCODE_CHUNK):
@@ -66,27 +114,18 @@ class Predictor:
                     operations[chunk],
                     num_vertices[chunk],
                     self.device,
-                    self.network.architecture.readout,
+                    self.config.readout,
+                    self.config.num_op_types,
                 )
-                parts.append(self.network.predict(graphs, batch_size))
-        if not parts:
-            return torch.zeros(self.network.architecture.members, 0, self.network.architecture.outputs)
-        return torch.cat(parts, dim=1)
-
-    def predict_members(
-        self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, batch_size: int = 256
-    ) -> np.ndarray:
-        """(members, m) float64: each ensemble member's prediction (accuracy, or probability for a classifier)."""
-        main = self.raw_outputs(adjacency, operations, num_vertices, batch_size)[..., 0].double()
-        if self.is_classifier:
-            return torch.sigmoid(main).cpu().numpy()
-        return (main * self.config.label_std + self.config.label_mean).cpu().numpy()
-
-    def predict(
-        self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, batch_size: int = 256
-    ) -> np.ndarray:
-        """(m,) float64: predicted accuracy (regressor) or probability of being above the threshold (classifier)."""
-        return self.predict_members(adjacency, operations, num_vertices, batch_size).mean(axis=0)
+                parts.append(self._outputs_of(graphs, batch_size, engine))
+        outputs = torch.cat(parts) if parts else torch.zeros(0)
+        bad = int((~torch.isfinite(outputs)).sum())
+        if bad:
+            raise TrainingDivergedError(
+                f"{bad} of {len(outputs)} predictions are not finite: the model's weights diverged or are damaged; "
+                "train it again (with a smaller learning rate)"
+            )
+        return scores(outputs, self.config)
 
     def predict_cells(self, cells: Sequence[Cell], batch_size: int = 256) -> np.ndarray:
         """Like `predict`, for `Cell` objects."""
@@ -101,11 +140,7 @@ class Predictor:
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
             "config": json.dumps(self.config.to_dict(), allow_nan=False),
-            "architecture": json.dumps(self.network.architecture.to_dict(), allow_nan=False),
-            "state": {name: value.detach().cpu() for name, value in self.network.state_dict().items()},
-            "threshold": self.threshold,
-            "auxiliary_mean": list(self.auxiliary_mean),
-            "auxiliary_std": list(self.auxiliary_std),
+            "state": {name: value.detach().cpu().clone() for name, value in self.network.state_dict().items()},
             "history": list(self.history),
             "info": json.dumps(self.info, allow_nan=False),
             "train_hashes": _hashes_to_tensor(self.train_hashes),
@@ -130,17 +165,17 @@ class Predictor:
             raise ValueError(
                 f"{path}: not a readable predictor checkpoint (truncated or damaged?); retrain with train.py"
             )
-        if payload["version"] > CHECKPOINT_VERSION:
-            raise ValueError(f"{path}: checkpoint version {payload['version']} is newer than this code reads")
+        if payload["version"] != CHECKPOINT_VERSION:
+            raise ValueError(
+                f"{path}: checkpoint version {payload['version']}, this code reads version {CHECKPOINT_VERSION}; "
+                "train the model again with this version"
+            )
         config = TrainConfig.from_dict(json.loads(payload["config"]))
-        network = GCNEnsemble(Architecture(**json.loads(payload["architecture"])))
+        network = GCN(config)
         network.load_state_dict(payload["state"])
         predictor = cls(
             config,
-            network,
-            payload["threshold"],
-            payload["auxiliary_mean"],
-            payload["auxiliary_std"],
+            network.eval(),
             payload["history"],
             json.loads(payload["info"]),
             _tensor_to_hashes(payload.get("train_hashes")),

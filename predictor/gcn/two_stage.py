@@ -16,17 +16,17 @@ from predictor.gcn.model import Predictor
 from predictor.gcn.training import fit
 
 MIN_KEPT = 2
+KEEP_PROBABILITY = 0.5  # classifier probability above which a module is kept
 
 
 @dataclass
 class TwoStagePredictor:
     classifier: Predictor
     regressor: Predictor
-    cutoff: float = 0.5  # classifier probability above which a module is kept
 
     def keep(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
         """(m,) bool: modules that pass the filter."""
-        return self.classifier.predict(adjacency, operations, num_vertices) > self.cutoff
+        return self.classifier.predict(adjacency, operations, num_vertices) > KEEP_PROBABILITY
 
     def predict(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
         """(m,) predicted accuracy of kept modules; NaN for filtered-out ones."""
@@ -61,6 +61,8 @@ def fit_two_stage(
     classifier_config: TrainConfig,
     regressor_config: TrainConfig,
     seed: int = 0,
+    *,
+    engine: str = "auto",
     progress: bool = False,
 ) -> TwoStagePredictor:
     """Fit the classifier on every training module, then the regressor on those it keeps."""
@@ -71,9 +73,10 @@ def fit_two_stage(
         labels,
         classifier_config.replace(task="classification"),
         seed,
+        engine=engine,
         progress=progress,
     )
-    kept = classifier.predict(adjacency, operations, num_vertices) > 0.5
+    kept = classifier.predict(adjacency, operations, num_vertices) > KEEP_PROBABILITY
     if kept.sum() < MIN_KEPT:
         raise ValueError(
             f"the classifier keeps {int(kept.sum())} of {len(kept)} training modules (threshold "
@@ -86,6 +89,7 @@ def fit_two_stage(
         labels[kept],
         regressor_config.replace(task="regression"),
         seed,
+        engine=engine,
         progress=progress,
     )
     regressor.info["trained_on_kept"] = int(kept.sum())

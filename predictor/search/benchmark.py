@@ -15,6 +15,7 @@ import numpy as np
 
 from predictor.data.cell import Cell
 from predictor.data.dataset import NASBench
+from predictor.data.graph import rows_by_hash
 from predictor.data.schema import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS
 
 TOP_FRACTION = 0.001  # the target of "queries to the top 0.1%"
@@ -72,7 +73,7 @@ class Benchmark:
 
     @cached_property
     def row_of_hash(self) -> dict[bytes, int]:
-        return {h: i for i, h in enumerate(self.hashes.tolist())}
+        return rows_by_hash(self.hashes)
 
     def row(self, module_hash: str | bytes) -> int | None:
         """Row of a module hash, None when the pool does not hold it."""

@@ -36,13 +36,11 @@ class Oracle:
         budget: int,
         rng: np.random.Generator,
         mapper: PoolMapper | None = None,
-        allow_repeats: bool = False,
     ):
         if budget < 1:
             raise ValueError(f"budget must be at least 1, got {budget}")
         self.benchmark = benchmark
         self.budget = budget
-        self.allow_repeats = allow_repeats
         self._repeat_rng, self._tie_rng = rng.spawn(2)
         self._mapper = mapper
         self.queried = np.zeros(len(benchmark), dtype=bool)
@@ -66,8 +64,7 @@ class Oracle:
     @property
     def remaining(self) -> int:
         """Queries left: the budget, or the unqueried pool when that is smaller."""
-        unqueried = len(self.queried) - int(self.queried.sum()) if not self.allow_repeats else self.budget
-        return min(self.budget - len(self.rows), unqueried)
+        return min(self.budget - len(self.rows), len(self.queried) - int(self.queried.sum()))
 
     @property
     def exhausted(self) -> bool:
@@ -81,7 +78,7 @@ class Oracle:
         row = int(row)
         if len(self.rows) >= self.budget:
             raise BudgetExhaustedError(f"query {len(self.rows) + 1} exceeds the budget of {self.budget}")
-        if self.queried[row] and not self.allow_repeats:
+        if self.queried[row]:
             raise RepeatedQueryError(f"module {self.benchmark.hashes[row].decode()} (row {row}) was already queried")
         repeats = self.benchmark.validation_repeats[row]
         stored = np.flatnonzero(~np.isnan(repeats))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor.search.report import curves_of
 from predictor.search.runner import ComparisonResult
+from predictor.search.statistics import Curves
 
 
 def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -17,7 +17,10 @@ def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, mean - half, mean + half
 
 
-def plot_comparison(comparison: ComparisonResult, path: str | Path) -> Path:
+def plot_comparison(
+    comparison: ComparisonResult, curves_by_strategy: dict[str, list[Curves]], path: str | Path
+) -> Path:
+    """The figure of a comparison, from each strategy's per-trial curves (`report.curves_of`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,7 +30,7 @@ def plot_comparison(comparison: ComparisonResult, path: str | Path) -> Path:
     queries = np.arange(1, comparison.budget + 1)
     figure, (accuracy_axis, regret_axis) = plt.subplots(1, 2, figsize=(13, 5))
     for name in comparison.strategies:
-        curves = curves_of(comparison, name)
+        curves = curves_by_strategy[name]
         mean, low, high = _band(np.stack([c.incumbent_validation for c in curves]) * 100)
         (line,) = accuracy_axis.plot(queries, mean, label=name)
         accuracy_axis.fill_between(queries, low, high, color=line.get_color(), alpha=0.2, linewidth=0)

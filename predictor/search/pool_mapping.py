@@ -25,6 +25,7 @@ import itertools
 import numpy as np
 
 from predictor.data.cell import MAX_VERTICES, Cell
+from predictor.data.graph import output_in_last_slot, rows_by_hash
 
 EMPTY_OP = 3  # op code of a slot the cell does not use
 NUM_OP_STATES = 4  # conv3x3, conv1x1, maxpool3x3, empty
@@ -38,24 +39,8 @@ _FAR = np.iinfo(np.int16).max
 def fixed_layout(
     adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move the output of every row to slot 6: (adjacency (n, 7, 7), ops (n, 7)) with EMPTY_OP in unused slots.
-
-    Input arrays are in the HDF5 layout (output at V-1, zero padding).
-    """
-    adjacency = np.asarray(adjacency)
-    operations = np.asarray(operations)
-    num_vertices = np.asarray(num_vertices).astype(np.int64)
-    fixed_adjacency = np.zeros(adjacency.shape, dtype=np.int8)
-    fixed_ops = np.full(operations.shape, EMPTY_OP, dtype=np.int8)
-    last = MAX_VERTICES - 1
-    for v in np.unique(num_vertices):
-        rows = np.flatnonzero(num_vertices == v)
-        interior = slice(0, v - 1)  # input and interior vertices keep their slots
-        fixed_adjacency[np.ix_(rows, range(v - 1), range(v - 1))] = adjacency[rows, interior, interior]
-        fixed_adjacency[rows, : v - 1, last] = adjacency[rows, : v - 1, v - 1]
-        fixed_ops[rows, : v - 1] = operations[rows, : v - 1]
-        fixed_ops[rows, last] = operations[rows, v - 1]
-    return fixed_adjacency, fixed_ops
+    """Move the output of every row to slot 6: (adjacency (n, 7, 7), ops (n, 7)) with EMPTY_OP in unused slots."""
+    return output_in_last_slot(adjacency, operations, num_vertices, EMPTY_OP)
 
 
 def edit_codes(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
@@ -108,7 +93,7 @@ class PoolMapper:
 
     def __init__(self, hashes: np.ndarray, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray):
         self.codes = edit_codes(adjacency, operations, num_vertices)
-        self._row_of_hash = {h: i for i, h in enumerate(np.asarray(hashes).tolist())}
+        self._row_of_hash = rows_by_hash(hashes)
 
     def nearest(
         self, codes: np.uint64 | np.ndarray, excluded: np.ndarray, rng: np.random.Generator

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.features import NUM_OP_TYPES
 
 RECIPES = ("search", "recommended", "paper", "default")
 
@@ -30,10 +32,8 @@ SEARCH_SETTINGS = {
     "batch_size": 16,
     "lr": 2e-3,
     "weight_decay": 1e-4,
-    "ranking_loss": "logistic",
     "ranking_weight": 1.0,
     "regression_weight": 0.0,
-    "ensemble": 1,
 }
 
 
@@ -41,28 +41,27 @@ SEARCH_SETTINGS = {
 class StepBudget:
     """A training config whose epochs are chosen per fit so that each fit makes about `steps` steps."""
 
-    config: Any  # a TrainConfig (fields `epochs`, `batch_size`, method `replace`)
+    config: TrainConfig
     steps: int
 
-    def for_size(self, num_modules: int) -> Any:
+    def for_size(self, num_modules: int) -> TrainConfig:
         steps_per_epoch = max(1, num_modules // self.config.batch_size)
         return self.config.replace(epochs=max(1, math.ceil(self.steps / steps_per_epoch)))
 
 
-def config_for_size(config: Any, num_modules: int) -> Any:
+def config_for_size(config: TrainConfig | StepBudget, num_modules: int) -> TrainConfig:
     """The config to fit `num_modules` modules with (a `StepBudget` resolves to concrete epochs)."""
     return config.for_size(num_modules) if isinstance(config, StepBudget) else config
 
 
-def training_config(recipe: str) -> Any:
+def training_config(recipe: str, num_op_types: int = NUM_OP_TYPES) -> TrainConfig | StepBudget | None:
+    """The named recipe for a vertex op vocabulary of `num_op_types` (more than 3 in a poisoned space)."""
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; known: {', '.join(RECIPES)}")
     if recipe == "default":
         return None
-    from predictor.gcn.training import TrainConfig  # the GCN library, imported only when a recipe is needed
-
     if recipe == "paper":
-        return TrainConfig.paper()
+        return TrainConfig.paper().replace(num_op_types=num_op_types)
     if recipe == "recommended":
-        return TrainConfig.recommended()
-    return StepBudget(TrainConfig.paper().replace(**SEARCH_SETTINGS), SEARCH_STEPS)
+        return TrainConfig.recommended().replace(num_op_types=num_op_types)
+    return StepBudget(TrainConfig.paper().replace(**SEARCH_SETTINGS, num_op_types=num_op_types), SEARCH_STEPS)

@@ -1,15 +1,19 @@
 """Strategies by name, as the command line and the worker processes build them.
 
-`StrategySettings` is plain data (it crosses process boundaries); the fit function and
-the predictor's training config are looked up from it at call time, inside the worker.
+`StrategySettings` is plain data (it crosses process boundaries: the fit functions are
+module-level functions, pickled by name); the predictor's training config is looked up
+from it inside the worker.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 
-from predictor.search.op_types import with_node_types
+from predictor.gcn.features import NUM_OP_TYPES
+from predictor.gcn.training import fit
+from predictor.gcn.two_stage import fit_two_stage
 from predictor.search.recipes import training_config
 from predictor.search.schedule import RetrainSchedule
 from predictor.search.sequence_surrogate import SequenceFit
@@ -20,15 +24,15 @@ from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
 from predictor.search.strategies.progressive import ProgressiveSearch
 from predictor.search.strategies.random_search import RandomSearch
 from predictor.search.strategies.reinforce import Reinforce
-from predictor.search.surrogate import DEFAULT_FIT, DEFAULT_FIT_TWO_STAGE, Surrogate, TwoStageSurrogate, import_object
+from predictor.search.surrogate import FitFunction, FitTwoStageFunction, Surrogate, TwoStageSurrogate
 
 
 @dataclass(frozen=True)
 class StrategySettings:
     """Knobs of the learned strategies (the defaults are the recommended ones)."""
 
-    fit: str = DEFAULT_FIT  # "module:function" with the signature of predictor.gcn.training.fit
-    fit_two_stage: str = DEFAULT_FIT_TWO_STAGE  # the same for the two-stage predictor
+    fit: FitFunction = fit  # the GCN's; any function of the protocol (tests pass stand-ins)
+    fit_two_stage: FitTwoStageFunction = fit_two_stage
     recipe: str = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
     initial_queries: int = 10  # random queries before the first fit (`predictor`)
     ensemble_size: int = 1  # models per fit (`predictor`, `pnas`)
@@ -40,12 +44,26 @@ class StrategySettings:
     poison: int = 0  # zero ops added to the vertex op vocabulary of every strategy (`poison.py`)
     pnas_surrogate: str = "gcn"  # surrogate of `pnas`: gcn | rnn (`pnas-rnn` is always the rnn)
 
-    def surrogate(self, recipe: str | None = None, ensemble_size: int | None = None) -> Surrogate:
-        return Surrogate(
-            with_node_types(import_object(self.fit), self.poison),
-            training_config(recipe or self.recipe),
-            ensemble_size or self.ensemble_size,
+    def to_dict(self) -> dict:
+        """JSON-able and stable from run to run (fit functions by module and name), e.g. to recognise a resumed run."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key in ("fit", "fit_two_stage"):
+            function = values[key]
+            values[key] = (
+                f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', type(function).__name__)}"
+            )
+        return json.loads(
+            json.dumps(values, default=lambda value: asdict(value) if is_dataclass(value) else str(value))
         )
+
+    @property
+    def num_op_types(self) -> int:
+        """The vertex op vocabulary the strategies propose from: the 3 real ops and the poisoned ones."""
+        return NUM_OP_TYPES + self.poison
+
+    def surrogate(self, recipe: str | None = None, ensemble_size: int | None = None) -> Surrogate:
+        config = training_config(recipe or self.recipe, self.num_op_types)
+        return Surrogate(self.fit, config, ensemble_size or self.ensemble_size)
 
     def sequence_surrogate(self) -> Surrogate:
         """The PNAS encoder RNN over 3 + poison ops (its own training settings, no recipe)."""
@@ -93,10 +111,10 @@ def _paper(settings: StrategySettings) -> Strategy:
 
 
 def _paper_two_stage(settings: StrategySettings) -> Strategy:
-    regressor = training_config(settings.paper_recipe)
+    regressor = training_config(settings.paper_recipe, settings.num_op_types)
     surrogate = TwoStageSurrogate(
-        with_node_types(import_object(settings.fit_two_stage), settings.poison),
-        with_node_types(import_object(settings.fit), settings.poison),
+        settings.fit_two_stage,
+        settings.fit,
         regressor.replace(task="classification"),
         regressor,
     )

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from predictor.data.atomic import write_json
 from predictor.search.benchmark import TOP_FRACTION
+from predictor.search.plotting import plot_comparison
 from predictor.search.registry import build_strategy
 from predictor.search.runner import ComparisonResult, TrialResult
 from predictor.search.statistics import (
@@ -168,7 +168,7 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
         "resumed_trials": comparison.resumed,
         "regret_unit": REGRET_UNIT,
         "poison": comparison.settings.poison,
-        "settings": json.loads(json.dumps(asdict(comparison.settings), default=str, allow_nan=False)),
+        "settings": comparison.settings.to_dict(),
         "random_search_closed_form_median": random_search_median_queries(len(b), target),
         "strategies": {
             s.name: {
@@ -236,12 +236,11 @@ def write_outputs(
     comparison: ComparisonResult, summaries: list[StrategySummary], summary_path: str | Path, out_dir: str | Path
 ) -> list[Path]:
     """Summary JSON, every trial's curve (curves.csv.gz) and the figure; returns the paths written."""
-    from predictor.search.plotting import plot_comparison
-
     out_dir = Path(out_dir)
     write_json(summary_json(comparison, summaries), summary_path)
     write_curves(out_dir / "curves.csv.gz", comparison)
-    figure = plot_comparison(comparison, out_dir / "search_curves.png")
+    curves = {name: curves_of(comparison, name) for name in comparison.strategies}
+    figure = plot_comparison(comparison, curves, out_dir / "search_curves.png")
     return [Path(summary_path), out_dir / "curves.csv.gz", figure]
 
 

@@ -69,13 +69,7 @@ def run_trial(
     """One search of `budget` queries (fewer if the pool runs out)."""
     name = name or strategy.name
     _single_threaded_torch()
-    oracle = Oracle(
-        benchmark,
-        budget,
-        np.random.default_rng(oracle_seed(master_seed, trial)),
-        mapper,
-        allow_repeats=strategy.allows_repeats,
-    )
+    oracle = Oracle(benchmark, budget, np.random.default_rng(oracle_seed(master_seed, trial)), mapper)
     start = time.perf_counter()
     strategy.run(oracle, np.random.default_rng(strategy_seed(master_seed, trial, name)))
     return TrialResult(

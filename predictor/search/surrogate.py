@@ -1,47 +1,53 @@
 """Learned models inside a search: predictors fitted on the modules queried so far.
 
-The fit function is injected (by default the project's GCN, `predictor.gcn.training.fit`,
-imported when first needed), so strategies can be tested with any stand-in of the same
-signature: `fit(adjacency, operations, num_vertices, labels, config=..., seed=...)`
-returning an object with `predict(adjacency, operations, num_vertices) -> (m,)`.
+The fit function is passed in (by default the project's GCN, `predictor.gcn.training.fit`),
+so strategies can be tested with any function of the `FitFunction` protocol.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from predictor.data.dataset import BLOWN_UP_ACCURACY
-from predictor.search.recipes import config_for_size
-
-DEFAULT_FIT = "predictor.gcn.training:fit"
-DEFAULT_FIT_TWO_STAGE = "predictor.gcn.two_stage:fit_two_stage"
+from predictor.gcn.config import TrainConfig
+from predictor.search.recipes import StepBudget, config_for_size
 
 
 class Model(Protocol):
     def predict(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray: ...
 
 
-FitFunction = Callable[..., Model]
+class FitFunction(Protocol):
+    """`fit(adjacency, operations, num_vertices, labels, config=..., seed=...)` -> a fitted `Model`."""
+
+    def __call__(
+        self,
+        adjacency: np.ndarray,
+        operations: np.ndarray,
+        num_vertices: np.ndarray,
+        labels: np.ndarray,
+        config: TrainConfig | None = None,
+        seed: int = 0,
+    ) -> Model: ...
 
 
-def import_object(path: str) -> Any:
-    """`package.module:name` -> the object (imported at call time, so a missing library fails late and clearly)."""
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+class FitTwoStageFunction(Protocol):
+    """`fit_two_stage(..., classifier_config, regressor_config, seed=...)` -> a `Model` whose `predict` is NaN
+    for the modules its classifier rejects; ValueError when it keeps too few training modules."""
 
-
-def member_predictions(
-    model: Model, adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray
-) -> np.ndarray:
-    """(members, m): one row per network; a model trained as an ensemble (`predict_members`) gives one per member."""
-    if callable(getattr(model, "predict_members", None)):
-        return np.asarray(model.predict_members(adjacency, operations, num_vertices), dtype=np.float64)
-    return np.asarray(model.predict(adjacency, operations, num_vertices), dtype=np.float64).reshape(1, -1)
+    def __call__(
+        self,
+        adjacency: np.ndarray,
+        operations: np.ndarray,
+        num_vertices: np.ndarray,
+        labels: np.ndarray,
+        classifier_config: TrainConfig,
+        regressor_config: TrainConfig,
+        seed: int = 0,
+    ) -> Model: ...
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,9 @@ class FittedEnsemble:
         """(mean, standard deviation) over all member networks; the deviation is 0 for a single network."""
         if len(adjacency) == 0:
             return np.zeros(0), np.zeros(0)
-        predictions = np.concatenate([member_predictions(m, adjacency, operations, num_vertices) for m in self.members])
+        predictions = np.stack(
+            [np.asarray(m.predict(adjacency, operations, num_vertices), dtype=np.float64) for m in self.members]
+        )
         return predictions.mean(axis=0), predictions.std(axis=0)
 
 
@@ -63,7 +71,7 @@ class Surrogate:
     """How to fit: the function, its config (None: the function's default) and the ensemble size."""
 
     fit: FitFunction
-    config: Any = None
+    config: TrainConfig | StepBudget | None = None
     ensemble_size: int = 1
 
     def train(
@@ -106,10 +114,10 @@ class TwoStageSurrogate:
     poor modules, a regressor trained on the modules it keeps ranks the rest. When the classifier
     keeps too few training modules to fit a regressor, a plain regressor (`fit`) ranks everything."""
 
-    fit_two_stage: Callable[..., Model]
+    fit_two_stage: FitTwoStageFunction
     fit: FitFunction
-    classifier_config: Any
-    regressor_config: Any
+    classifier_config: TrainConfig
+    regressor_config: TrainConfig
     ensemble_size: int = 1
 
     def train(

@@ -9,7 +9,6 @@ finished, so a run refused at the start leaves an earlier log as it was.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from predictor.search.runner import TrialResult
 
 
 def run_identity(data: str | Path, pool_size: int, budget: int, seed: int, settings: object) -> dict:
-    settings_dict = asdict(settings) if hasattr(settings, "__dataclass_fields__") else repr(settings)
+    settings_dict = settings.to_dict() if hasattr(settings, "to_dict") else repr(settings)
     return {
         "data": str(Path(data).resolve()),
         "pool_size": pool_size,

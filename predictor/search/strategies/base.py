@@ -18,7 +18,6 @@ class Strategy(ABC):
     """
 
     name: str = "strategy"
-    allows_repeats: bool = False  # True for a strategy that re-queries a module on purpose
 
     @abstractmethod
     def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
