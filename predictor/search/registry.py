@@ -53,7 +53,9 @@ class StrategySettings:
                 f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', type(function).__name__)}"
             )
         return json.loads(
-            json.dumps(values, default=lambda value: asdict(value) if is_dataclass(value) else str(value))
+            json.dumps(
+                values, default=lambda value: asdict(value) if is_dataclass(value) else str(value), allow_nan=False
+            )
         )
 
     @property
