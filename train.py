@@ -155,9 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = experiment.open_data(args.data)
     if args.evaluate:
         return evaluate_checkpoint(args, bench, label)
-    train_set = experiment.training_modules(
-        bench, args.split, args.splits_dir, label, config.auxiliary_budgets if config.uses_auxiliary_labels else ()
-    )
+    train_set = experiment.training_modules(bench, args.split, args.splits_dir, label)
     print(
         f"training split {train_set.name}: {len(train_set)} modules ({train_set.description}); "
         f"label: {label.describe()}; config: {args.config}" + "".join(f"; {n}" for n in train_set.notes)
