@@ -188,7 +188,7 @@ def test_search_command_writes_cells_child_training_reads(tmp_path):
     entries = load_cell_list(out)
     assert 1 <= len(entries) <= 2 and all(entry.cell().hash == entry.hash for entry in entries)
     records = json.loads(out.read_text())
-    assert all(0.0 <= r["predicted_accuracy"] <= 1.0 for r in records)
+    assert all(0.0 <= r["score"] <= 1.0 for r in records)  # one-shot validation accuracy
 
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert again.returncode == 1 and "exists" in again.stderr and "Traceback" not in again.stderr
