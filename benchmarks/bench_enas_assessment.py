@@ -26,10 +26,10 @@ def _positive(text: str) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from predictor.child.datasets import DATASETS
     from predictor.search.weight_sharing.assessment import AssessmentConfig
-    from predictor.search.weight_sharing.data import DATASETS
     from predictor.search.weight_sharing.enas import EnasConfig
-    from predictor.search.weight_sharing.standalone import StandaloneProtocol
+    from predictor.search.weight_sharing.standalone import ASSESSMENT_OVERRIDES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=DATASETS, default="digits", help="images (default: digits)")
@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tau-cells", type=int, default=AssessmentConfig.tau_cells, help="cells for (b) (>= 3)")
     parser.add_argument("--enas-epochs", type=_positive, default=EnasConfig.epochs, help="ENAS epochs per search")
     parser.add_argument(
-        "--standalone-epochs", type=_positive, default=StandaloneProtocol.epochs, help="stand-alone epochs"
+        "--standalone-epochs", type=_positive, default=ASSESSMENT_OVERRIDES["epochs"], help="stand-alone epochs"
     )
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--threads", type=_positive, default=1, help="torch CPU threads (default 1: small tensors)")
@@ -62,15 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from predictor.child.cifar import CifarNotFoundError
+    from predictor.child.datasets import check_dataset, load_device_data
     from predictor.data.atomic import write_json
     from predictor.search.weight_sharing.assessment import AssessmentConfig, format_report, run_assessment
-    from predictor.search.weight_sharing.data import load_image_tensors
     from predictor.search.weight_sharing.enas import EnasConfig
-    from predictor.search.weight_sharing.standalone import StandaloneProtocol
+    from predictor.search.weight_sharing.standalone import standalone_protocol
 
     torch.set_num_threads(args.threads)
     try:
-        data = load_image_tensors(args.dataset, 0, args.device, args.cifar)
+        check_dataset(args.dataset, args.cifar)
+        data = load_device_data(args.dataset, args.cifar, args.device)
     except CifarNotFoundError as error:
         print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         top_k=args.top_k,
         tau_cells=args.tau_cells,
         enas=enas,
-        standalone=replace(StandaloneProtocol(), epochs=args.standalone_epochs),
+        standalone=standalone_protocol(epochs=args.standalone_epochs),
     )
     report = run_assessment(data, config, progress=not args.no_progress) | {"dataset": args.dataset}
     print(f"ENAS assessment, real training on {args.dataset}")

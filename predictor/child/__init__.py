@@ -15,19 +15,24 @@
 - `verify`       train a list of cells, sequentially or as Ray tasks
 """
 
-from predictor.child.channels import NetworkShape, compute_vertex_channels
-from predictor.child.network import NasBench101Network, build_network, trainable_parameters
-from predictor.child.param_count import count_parameters
-from predictor.child.training import ExecutionOptions, TrainingProtocol, train_and_evaluate
+import importlib
 
-__all__ = [
-    "ExecutionOptions",
-    "NasBench101Network",
-    "NetworkShape",
-    "TrainingProtocol",
-    "build_network",
-    "compute_vertex_channels",
-    "count_parameters",
-    "train_and_evaluate",
-    "trainable_parameters",
-]
+_EXPORTS = {
+    "ExecutionOptions": "training",
+    "NasBench101Network": "network",
+    "NetworkShape": "channels",
+    "TrainingProtocol": "training",
+    "build_network": "network",
+    "compute_vertex_channels": "channels",
+    "count_parameters": "param_count",
+    "train_and_evaluate": "training",
+    "trainable_parameters": "network",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import on first use, so that `predictor.child.datasets` (names only) does not pull in torch."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -2,14 +2,17 @@
 
 `resolve_dataset` picks CIFAR-10 when its files are there; without them it says where to put
 them and how to train on digits instead, rather than guessing. Each set brings the protocol
-preset it is meant for (see `training.PROTOCOL_PRESETS`).
+preset it is meant for (see `training.PROTOCOL_PRESETS`). The names import without torch
+(command lines offer them as choices before anything is trained); loading imports it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from predictor.child.cifar import CifarNotFoundError, DeviceCifar, find_cifar_dir
+if TYPE_CHECKING:
+    from predictor.child.cifar import DeviceCifar
 
 DATASETS = ("cifar10", "digits")
 DEFAULT_PROTOCOL = {"cifar10": "benchmark", "digits": "small-data"}
@@ -30,6 +33,8 @@ def check_dataset(name: str, cifar_path: str | Path) -> None:
     """Raise CifarNotFoundError (naming the digits alternative) when CIFAR-10 is asked for and missing."""
     if name != "cifar10":
         return
+    from predictor.child.cifar import CifarNotFoundError, find_cifar_dir
+
     try:
         find_cifar_dir(cifar_path)
     except CifarNotFoundError as error:
@@ -43,5 +48,7 @@ def load_device_data(name: str, cifar_path: str | Path, device: str) -> DeviceCi
 
         return device_digits(device, DIGITS_SPLIT_SEED)
     if name == "cifar10":
+        from predictor.child.cifar import DeviceCifar
+
         return DeviceCifar.from_path(cifar_path, device)
     raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")

@@ -157,13 +157,15 @@ def _synchronize(device: torch.device) -> None:
 def prepare_model(cell: Cell, protocol: TrainingProtocol, options: ExecutionOptions) -> nn.Module:
     """The freshly initialised network, allocated and initialised on the device, in the requested memory format."""
     torch.manual_seed(protocol.seed)
-    model = build_network(cell, protocol.shape, device=torch.device(options.device))
+    return configure_model(build_network(cell, protocol.shape, device=torch.device(options.device)), protocol, options)
+
+
+def configure_model(model: nn.Module, protocol: TrainingProtocol, options: ExecutionOptions) -> nn.Module:
+    """`model` with the protocol's batch-norm momentum and the requested memory format."""
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.momentum = protocol.bn_momentum
-    if options.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model
+    return model.to(memory_format=torch.channels_last) if options.channels_last else model
 
 
 def make_optimizer(model: nn.Module, protocol: TrainingProtocol, device: torch.device) -> torch.optim.Optimizer:
@@ -198,6 +200,22 @@ def train_and_evaluate(
     `on_step(steps done, total steps)` is called after every step (for progress bars).
     """
     options = options.resolved()
+    return train_model(prepare_model(cell, protocol, options), data, protocol, options, on_step)
+
+
+def train_model(
+    model: nn.Module,
+    data: DeviceCifar,
+    protocol: TrainingProtocol = TrainingProtocol(),
+    options: ExecutionOptions = ExecutionOptions(),
+    on_step: Callable[[int, int], None] | None = None,
+) -> dict:
+    """`train_and_evaluate` for a network the caller built (any network over the same images).
+
+    The caller initialises it on the device (`protocol.shape` is not applied); `protocol.seed`
+    still draws the batch order and augmentation.
+    """
+    options = options.resolved()
     device = torch.device(options.device)
     if device.type != data.device.type:
         raise ValueError(f"data lives on {data.device}, training asked for {device}")
@@ -212,7 +230,7 @@ def train_and_evaluate(
             f"{protocol.epochs} epoch(s) of {num_train} images in batches of {protocol.batch_size} is less than one step"
         )
 
-    model = prepare_model(cell, protocol, options)
+    model = configure_model(model, protocol, options)
     parameters = trainable_parameters(model)
     optimizer = make_optimizer(model, protocol, device)
     network = torch.compile(model) if options.compile else model

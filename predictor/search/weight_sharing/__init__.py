@@ -5,8 +5,7 @@
                   of one cell, and copying shared weights into a network of one cell
 - `policy`        ENAS's LSTM controller and REINFORCE with a moving-average baseline and entropy bonus
 - `enas`          the ENAS alternation and derivation
-- `data`          image splits as normalised tensors on a device (digits, CIFAR-10)
-- `standalone`    stand-alone training of one network (the small-dataset settings of the child protocol)
+- `standalone`    stand-alone training of one network: the child protocol's "small-data" preset, assessment overrides
 - `assessment`    ENAS against random search, one-shot vs stand-alone ranking, poisoning; `plots` its figure
 - `command`       `search.py --weight-sharing enas`
 """

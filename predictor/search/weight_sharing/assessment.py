@@ -9,9 +9,10 @@ Three questions, all answered with real training on one image dataset:
     (one tau per trained one-shot network);
 (c) poisoning: useless ops beside the three real ones; how often the trained controller still
     picks them against random sampling, and the stand-alone accuracy of the cell it chooses.
-Stand-alone training of a NAS-Bench-101 cell uses the child network (official channel rule);
-a chosen cell that may hold useless ops is trained as its fixed-width network, at every level.
-Every cell is trained once, with one training seed, and reused wherever it appears.
+Stand-alone training is the child protocol (`standalone`): a NAS-Bench-101 cell trains as the
+child network (official channel rule); a chosen cell that may hold useless ops is trained as its
+fixed-width network, at every level. Every cell is trained once, with the protocol's seed, and
+reused wherever it appears; accuracies are the protocol's final ones.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import numpy as np
 from scipy.stats import kendalltau
 from tqdm import tqdm
 
+from predictor.child.cifar import DeviceCifar
+from predictor.child.training import ExecutionOptions, TrainingProtocol, train_and_evaluate
 from predictor.search.weight_sharing.architecture import (
     INTERIOR_SLOTS,
     Architecture,
@@ -30,12 +33,9 @@ from predictor.search.weight_sharing.architecture import (
     random_architecture,
     useless_fraction,
 )
-from predictor.search.weight_sharing.data import ImageTensors
 from predictor.search.weight_sharing.enas import Derived, EnasConfig, EnasSearch
-from predictor.search.weight_sharing.one_shot import FixedWidthNetwork
-from predictor.search.weight_sharing.standalone import StandaloneProtocol, nb101_network, train_standalone
+from predictor.search.weight_sharing.standalone import standalone_protocol, train_fixed_width
 
-TRAINING_SEED = 0
 SHARE_SAMPLES = 500
 
 
@@ -46,7 +46,7 @@ class AssessmentConfig:
     top_k: int = 3  # stand-alone trainings per search and seed in (a)
     tau_cells: int = 30
     enas: EnasConfig = field(default_factory=EnasConfig)
-    standalone: StandaloneProtocol = field(default_factory=StandaloneProtocol)
+    standalone: TrainingProtocol = field(default_factory=standalone_protocol)
 
     def __post_init__(self):
         if self.seeds < 1 or self.top_k < 1 or self.tau_cells < 3:
@@ -58,30 +58,36 @@ class AssessmentConfig:
 
 
 class StandaloneCache:
-    """Stand-alone results by cell, each cell trained once."""
+    """Stand-alone results by cell, each cell trained once: final validation and test accuracy, parameters, time."""
 
-    def __init__(self, data: ImageTensors, protocol: StandaloneProtocol, progress: tqdm):
+    def __init__(self, data: DeviceCifar, protocol: TrainingProtocol, progress: tqdm):
         self.data, self.protocol, self.progress, self.results = data, protocol, progress, {}
+        self.options = ExecutionOptions(device=str(data.device))
 
     def nb101(self, architecture: Architecture) -> dict:
         cell = architecture.cell()
         key = ("nb101", cell.hash)
         if key not in self.results:
-            model = nb101_network(cell, self.protocol, TRAINING_SEED, self.data.device)
-            self.results[key] = train_standalone(model, self.data, self.protocol, TRAINING_SEED) | {"hash": cell.hash}
+            metrics = train_and_evaluate(cell, self.data, self.protocol, self.options)
+            self.results[key] = _summary(metrics) | {"hash": cell.hash}
             self.progress.update()
         return self.results[key]
 
     def fixed_width(self, architecture: Architecture) -> dict:
         key = ("fixed-width", architecture.key())
         if key not in self.results:
-            import torch
-
-            torch.manual_seed(TRAINING_SEED)
-            model = FixedWidthNetwork(architecture, self.protocol.shape).to(self.data.device)
-            self.results[key] = train_standalone(model, self.data, self.protocol, TRAINING_SEED)
+            self.results[key] = _summary(train_fixed_width(architecture, self.data, self.protocol))
             self.progress.update()
         return self.results[key]
+
+
+def _summary(metrics: dict) -> dict:
+    return {
+        "validation_accuracy": metrics["final_validation_accuracy"],
+        "test_accuracy": metrics["final_test_accuracy"],
+        "trainable_parameters": metrics["trainable_parameters"],
+        "training_time": metrics["final_training_time"],
+    }
 
 
 def _best_by_validation(results: list[dict]) -> dict:
@@ -100,7 +106,7 @@ def useless_shares(architectures: list[Architecture], decisions: np.ndarray, lev
     }
 
 
-def run_assessment(data: ImageTensors, config: AssessmentConfig = AssessmentConfig(), progress: bool = True) -> dict:
+def run_assessment(data: DeviceCifar, config: AssessmentConfig = AssessmentConfig(), progress: bool = True) -> dict:
     """All three parts; a JSON-ready dict (figures, cells, timings)."""
     started = time.perf_counter()
     bar = tqdm(desc="stand-alone trainings", unit="net", disable=not progress)

@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict, replace
 
 from predictor import cli
-from predictor.search.weight_sharing.data import DATASETS
+from predictor.child.datasets import DATASETS
 
 METHODS = ("enas",)
 DEFAULT_EPOCHS = 24  # EnasConfig.epochs; repeated here so that parsing arguments does not import torch
@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser, mode: argparse._MutuallyExclu
         "--weight-sharing", choices=METHODS, help="weight-sharing search on real images; writes --out (top-k JSON)"
     )
     group = parser.add_argument_group("weight-sharing search (--weight-sharing; also --seed, --top-k, --out, --data)")
-    group.add_argument("--dataset", choices=DATASETS, default="digits", help="images to search on (default: digits)")
+    group.add_argument(
+        "--dataset", choices=DATASETS, default="digits", help="images to search on (default: digits, fixed split)"
+    )
     group.add_argument("--cifar", default="data", help="folder holding cifar-10-batches-py (--dataset cifar10)")
     group.add_argument(
         "--epochs", type=cli.positive_int, default=DEFAULT_EPOCHS, help="ENAS epochs, warm-up included (>= 1)"
@@ -39,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from predictor.child.cifar import CifarNotFoundError
+    from predictor.child.datasets import check_dataset, load_device_data
     from predictor.data.atomic import OutputExistsError, write_json
     from predictor.search.topk import RankedModule, format_table, recorded_accuracies
-    from predictor.search.weight_sharing.data import load_image_tensors
     from predictor.search.weight_sharing.enas import EnasConfig, EnasSearch
 
     if args.out is None:
@@ -56,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if torch.device(device).type == "cpu":
         torch.set_num_threads(1)  # the proxy network's tensors are tiny: threads only add synchronisation
     try:
-        data = load_image_tensors(args.dataset, args.seed, device, args.cifar)
+        check_dataset(args.dataset, args.cifar)
+        data = load_device_data(args.dataset, args.cifar, device)
     except CifarNotFoundError as error:
         return _fail(str(error).splitlines()[0] + " (see README: CIFAR-10)")
     config = replace(EnasConfig(), epochs=args.epochs, warmup_epochs=min(EnasConfig.warmup_epochs, args.epochs - 1))

@@ -8,6 +8,11 @@ each minibatch through an architecture sampled from the controller; (2) the cont
 validation batch under the shared weights (a sample whose input does not reach its output is
 no architecture: reward 0). Derivation: sample `derive_samples` architectures, score each by
 its one-shot accuracy on the whole validation set, keep the best `top_k`.
+
+The images are the child wing's (`predictor.child.datasets`): the same normalisation, and the
+training batches pass through the same augmentation (none on digits). The shared weights are
+trained epoch by epoch, one architecture per minibatch, so the batches are one shuffled pass
+over the training set per epoch rather than the child protocol's endless stream.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
 from predictor.child.channels import NetworkShape
+from predictor.child.cifar import DeviceCifar
+from predictor.child.training import evaluate_accuracy
 from predictor.data.cell import INTERIOR_OPS
 from predictor.search.weight_sharing.architecture import (
     INTERIOR_SLOTS,
@@ -31,7 +39,6 @@ from predictor.search.weight_sharing.architecture import (
     random_architecture,
     useless_fraction,
 )
-from predictor.search.weight_sharing.data import ImageTensors, accuracy, shuffled_batches
 from predictor.search.weight_sharing.one_shot import OneShotNetwork
 from predictor.search.weight_sharing.policy import PolicyGradient, PolicySettings, enas_controller
 from predictor.search.weight_sharing.standalone import SEARCH_SHAPE
@@ -41,6 +48,22 @@ INVALID_REWARD = 0.0
 
 class SharedTrainingDivergedError(RuntimeError):
     """The one-shot training loss became NaN or infinite."""
+
+
+def shuffled_batches(count: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """One epoch of index batches in a seeded random order (the last one may be smaller)."""
+    return list(torch.randperm(count, generator=generator).split(batch_size))
+
+
+class _SubNetwork(nn.Module):
+    """The one-shot network restricted to one architecture, as a plain `images -> logits` network."""
+
+    def __init__(self, one_shot: OneShotNetwork, architecture: Architecture):
+        super().__init__()
+        self.one_shot, self.architecture = one_shot, architecture
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.one_shot(images, self.architecture)
 
 
 @dataclass(frozen=True)
@@ -103,7 +126,7 @@ class EnasResult:
 class EnasSearch:
     """One seeded ENAS run on `data`; `run()` trains and derives."""
 
-    def __init__(self, data: ImageTensors, config: EnasConfig = EnasConfig(), seed: int = 0, progress: bool = True):
+    def __init__(self, data: DeviceCifar, config: EnasConfig = EnasConfig(), seed: int = 0, progress: bool = True):
         self.data, self.config, self.seed, self.progress = data, config, seed, progress
         self.ops = op_set(config.useless_ops)
         torch.manual_seed(seed)
@@ -113,6 +136,7 @@ class EnasSearch:
         )
         self.optimizer = torch.optim.Adam(self.one_shot.parameters(), lr=config.learning_rate)
         self.batches = torch.Generator().manual_seed(seed + 2)
+        self.augmentation = torch.Generator(device=data.device).manual_seed(seed + 4)
         self.rng = np.random.default_rng(seed + 3)
 
     def sample_architectures(self, count: int) -> list[Architecture]:
@@ -138,7 +162,7 @@ class EnasSearch:
         losses = []
         for indices, architecture in zip(batches, architectures):
             indices = indices.to(self.data.device)
-            logits = self.one_shot(self.data.train.images[indices], architecture)
+            logits = self.one_shot(self.data.augmented_batch(indices, self.augmentation), architecture)
             loss = F.cross_entropy(logits, self.data.train.labels[indices])
             if not math.isfinite(loss.item()):
                 raise SharedTrainingDivergedError(
@@ -154,7 +178,7 @@ class EnasSearch:
     def _rewards(self, rows: list[list[int]]) -> list[float]:
         valid = self.data.valid
         picked = torch.randperm(len(valid), generator=self.batches)[: self.config.valid_batch_size].to(self.data.device)
-        images, labels = valid.images[picked], valid.labels[picked]
+        images, labels = self.data.normalize(valid.images[picked]), valid.labels[picked]
         rewards = []
         for row in rows:
             architecture = from_decisions(row, self.ops)
@@ -175,10 +199,7 @@ class EnasSearch:
         unique: dict[tuple, Architecture] = {}
         for architecture in self.sample_architectures(self.config.derive_samples):
             unique.setdefault(architecture.key(), architecture)
-        scored = [
-            Derived(architecture, accuracy(self.one_shot, self.data.valid, architecture=architecture))
-            for architecture in unique.values()
-        ]
+        scored = [Derived(architecture, self.one_shot_accuracy(architecture)) for architecture in unique.values()]
         scored.sort(key=lambda d: -d.one_shot_accuracy)
         return scored[: self.config.top_k]
 
@@ -193,8 +214,10 @@ class EnasSearch:
 
     @torch.no_grad()
     def one_shot_accuracy(self, architecture: Architecture) -> float:
-        """Accuracy of `architecture` on the whole validation set with the shared weights."""
-        return accuracy(self.one_shot, self.data.valid, architecture=architecture)
+        """Accuracy of `architecture` on the whole validation set with the shared weights (in batches of 512:
+        the one-shot network normalises with batch statistics, so the batch size is part of the score)."""
+        network = _SubNetwork(self.one_shot, architecture)
+        return evaluate_accuracy(network, self.data, self.data.valid, batch_size=512, whole_batches_only=False)
 
     def run(self) -> EnasResult:
         started = time.perf_counter()
