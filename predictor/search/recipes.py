@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from predictor.data.cell import INTERIOR_OPS
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.features import NUM_OP_TYPES
 
 RECIPES = ("search", "recommended", "paper", "default")
 
@@ -54,7 +54,7 @@ def config_for_size(config: TrainConfig | StepBudget, num_modules: int) -> Train
     return config.for_size(num_modules) if isinstance(config, StepBudget) else config
 
 
-def training_config(recipe: str, num_op_types: int = NUM_OP_TYPES) -> TrainConfig | StepBudget | None:
+def training_config(recipe: str, num_op_types: int = len(INTERIOR_OPS)) -> TrainConfig | StepBudget | None:
     """The named recipe for a vertex op vocabulary of `num_op_types` (more than 3 in a poisoned space)."""
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; known: {', '.join(RECIPES)}")

@@ -11,12 +11,9 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, is_dataclass
 
-from predictor.gcn.features import NUM_OP_TYPES
-from predictor.gcn.training import fit
-from predictor.gcn.two_stage import fit_two_stage
+from predictor.search.poison import vocabulary_size
 from predictor.search.recipes import training_config
 from predictor.search.schedule import RetrainSchedule
-from predictor.search.sequence_surrogate import SequenceFit
 from predictor.search.strategies.base import Strategy
 from predictor.search.strategies.evolution import RegularizedEvolution
 from predictor.search.strategies.parameter_ranking import ParameterRanking
@@ -27,12 +24,26 @@ from predictor.search.strategies.reinforce import Reinforce
 from predictor.search.surrogate import FitFunction, FitTwoStageFunction, Surrogate, TwoStageSurrogate
 
 
+def gcn_fit(*args, **kwargs):
+    """The GCN's `fit`, imported on first use so that parsing a command line does not load torch."""
+    from predictor.gcn.training import fit
+
+    return fit(*args, **kwargs)
+
+
+def gcn_fit_two_stage(*args, **kwargs):
+    """The GCN's two-stage fit, imported on first use (see `gcn_fit`)."""
+    from predictor.gcn.two_stage import fit_two_stage
+
+    return fit_two_stage(*args, **kwargs)
+
+
 @dataclass(frozen=True)
 class StrategySettings:
     """Knobs of the learned strategies (the defaults are the recommended ones)."""
 
-    fit: FitFunction = fit  # the GCN's; any function of the protocol (tests pass stand-ins)
-    fit_two_stage: FitTwoStageFunction = fit_two_stage
+    fit: FitFunction = gcn_fit  # any function of the protocol (tests pass stand-ins)
+    fit_two_stage: FitTwoStageFunction = gcn_fit_two_stage
     recipe: str = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
     initial_queries: int = 10  # random queries before the first fit (`predictor`)
     ensemble_size: int = 1  # models per fit (`predictor`, `pnas`)
@@ -58,17 +69,14 @@ class StrategySettings:
             )
         )
 
-    @property
-    def num_op_types(self) -> int:
-        """The vertex op vocabulary the strategies propose from: the 3 real ops and the poisoned ones."""
-        return NUM_OP_TYPES + self.poison
-
     def surrogate(self, recipe: str | None = None, ensemble_size: int | None = None) -> Surrogate:
-        config = training_config(recipe or self.recipe, self.num_op_types)
+        config = training_config(recipe or self.recipe, vocabulary_size(self.poison))
         return Surrogate(self.fit, config, ensemble_size or self.ensemble_size)
 
     def sequence_surrogate(self) -> Surrogate:
         """The PNAS encoder RNN over 3 + poison ops (its own training settings, no recipe)."""
+        from predictor.search.sequence_surrogate import SequenceFit
+
         return Surrogate(SequenceFit(self.poison), None, self.ensemble_size)
 
 
@@ -113,7 +121,7 @@ def _paper(settings: StrategySettings) -> Strategy:
 
 
 def _paper_two_stage(settings: StrategySettings) -> Strategy:
-    regressor = training_config(settings.paper_recipe, settings.num_op_types)
+    regressor = training_config(settings.paper_recipe, vocabulary_size(settings.poison))
     surrogate = TwoStageSurrogate(
         settings.fit_two_stage,
         settings.fit,
