@@ -40,6 +40,11 @@ SETTINGS = {
     "--dropout": ("dropout", cli.real(0.0, 0.99), "dropout probability (paper 0.1)"),
     "--readout": ("readout", str, "'mean' of the vertices (paper) or 'mean-output': also the output vertex"),
     "--num-op-types": ("num_op_types", cli.integer(1, 64), "operation types of the vocabulary (op codes 0..K-1)"),
+    "--pretraining-epochs": (
+        "pretraining_epochs",
+        cli.integer(0, 1000),
+        "self-supervised epochs of the graph layers over the whole space before training (0: none; cached)",
+    ),
     "--regression-weight": ("regression_weight", cli.real(0.0, 1e3), "weight of the MSE (0: ranking loss alone)"),
     "--ranking-weight": ("ranking_weight", cli.real(0.0, 1e3), "weight of the pairwise logistic ranking loss"),
     "--ranking-temperature": (

@@ -61,3 +61,20 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def pretraining_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pretrained")
+
+
+@pytest.fixture(autouse=True)
+def small_pretraining_space(pretraining_cache: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fit that pre-trains its encoder (the recommended setting does) learns from 400 random cells, not
+    the whole space, and caches it in the session's folder, never in data/: the tests stay fast and leave
+    the working tree alone. tests/test_predictor_pretraining.py checks the pre-training itself."""
+    from predictor.gcn import pretraining
+    from tests.test_predictor_training import random_modules
+
+    monkeypatch.setattr(pretraining, "CACHE_DIR", pretraining_cache)
+    monkeypatch.setattr(pretraining, "space_cells", lambda progress=False: random_modules(400, seed=6))

@@ -52,3 +52,16 @@ def test_cross_validation_predicts_every_module_once():
     assert len(result.folds) == 4 and np.isfinite(result.out_of_fold).all()
     assert result.pooled["n"] == 40
     assert set(result.summary) >= {"mse", "kendall_tau", "spearman"}
+
+
+def test_the_tau_by_size_figure_is_a_png_and_never_replaces_a_file_unasked(tmp_path):
+    from predictor.data.atomic import OutputExistsError
+    from predictor.gcn.plots import kendall_tau_by_size
+
+    runs = {"a": {100: [{"kendall_tau": 0.7}, {"kendall_tau": 0.72}], 172: [{"kendall_tau": 0.75}]}}
+    path = kendall_tau_by_size(runs, {"a": "method a"}, tmp_path / "tau.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(OutputExistsError):
+        kendall_tau_by_size(runs, {}, path)
+    kendall_tau_by_size(runs, {}, path, force=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["tau.png"]

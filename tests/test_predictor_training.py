@@ -11,6 +11,7 @@ from predictor.gcn.config import TrainConfig
 from predictor.gcn.features import cells_to_arrays
 from predictor.gcn.losses import objective
 from predictor.gcn.network import loss
+from predictor.gcn.runtime import flush_denormals
 from predictor.gcn.training import Predictor, TrainingDivergedError, fit, load
 from tests.relabelling import random_relabelling
 
@@ -183,3 +184,10 @@ def test_the_fused_objective_gradients_match_autograd_on_the_model_loss(config):
     value, gradient = objective(config)(predicted.detach(), target)
     torch.testing.assert_close(value, expected_loss.detach())
     torch.testing.assert_close(gradient, expected)
+
+
+def test_fits_treat_subnormal_floats_as_zero_and_restore_the_default():
+    tiny = torch.tensor([1e-39])  # subnormal in float32
+    with flush_denormals():
+        assert (tiny * 1.0).item() == 0.0
+    assert (tiny * 1.0).item() > 0.0

@@ -5,5 +5,6 @@
 - `fused`, `losses`, `flat_adam`, `gemm`   the fused engine: hand-written passes, objective, optimiser, matmul
 - `model`       `Predictor`: predict (never NaN), save, load; `features`: graphs encoded once
 - `config`      `TrainConfig` with the paper's and the recommended settings
+- `pretraining` the graph layers pre-trained on every cell of the space, cached once per network shape
 - `evaluation`, `cross_validation`, `two_stage`, `baselines`, `experiment`, `reporting`, `plots`, `runtime`
 """

@@ -28,6 +28,7 @@ class TrainConfig:
     dropout: float = 0.1
     readout: str = "mean"  # "mean" (paper) or "mean-output": also the output vertex's features
     num_op_types: int = 3  # operations besides input and output (op codes 0 .. num_op_types - 1)
+    pretraining_epochs: int = 0  # self-supervised epochs of the graph layers over the whole space (0: none)
     # optimisation (Adam with L2 weight decay, cosine annealing per epoch, reshuffled batches, last one dropped)
     epochs: int = 300
     batch_size: int = 10
@@ -52,6 +53,8 @@ class TrainConfig:
         for name in ("hidden", "layers", "readout_hidden", "num_op_types", "epochs", "batch_size", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.pretraining_epochs < 0:
+            raise ValueError(f"pretraining_epochs must be at least 0, got {self.pretraining_epochs}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         for name in ("lr", "ranking_temperature"):
@@ -96,6 +99,7 @@ class TrainConfig:
             ranking_weight=2.0,
             ranking_temperature=0.5,
             readout="mean-output",
+            pretraining_epochs=3,
         )
 
     def replace(self, **changes) -> TrainConfig:

@@ -33,6 +33,7 @@ KNOWN_SETTINGS = frozenset(
     ("hidden", "layers", "readout_hidden", "dropout", "readout", "num_op_types", "epochs", "batch_size", "lr")
     + ("weight_decay", "task", "regression_weight", "label_floor", "ranking_weight", "ranking_temperature")
     + ("threshold", "device", "threads")
+    + ("pretraining_epochs",)  # pre-training sets the initial weights only
 )
 PROBE_TOLERANCE = 1e-4  # largest difference allowed on the probe, relative to the largest magnitude
 

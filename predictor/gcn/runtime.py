@@ -30,3 +30,20 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Treat subnormal floats as zero inside the block (on CPUs that can), then restore.
+
+    Weight decay drives the weights of units that stay silent towards zero, into the subnormal
+    range, where every multiplication is many times slower: a fit that starts from pre-trained
+    graph layers took twice as long without this. Values below 1e-38 change no prediction.
+    torch cannot read the flag, so the block ends with it off (torch's default).
+    """
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if supported:
+            torch.set_flush_denormal(False)

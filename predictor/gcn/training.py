@@ -23,7 +23,8 @@ from predictor.gcn.engines import DropoutMasks, FusedEngine, PlainEngine, choose
 from predictor.gcn.features import GraphTensors, check_arrays, encode_graphs
 from predictor.gcn.model import Predictor, TrainingDivergedError, load
 from predictor.gcn.network import GCN, training_targets
-from predictor.gcn.runtime import resolve_device, torch_threads
+from predictor.gcn.pretraining import cached_encoder, load_encoder
+from predictor.gcn.runtime import flush_denormals, resolve_device, torch_threads
 
 __all__ = ["TrainConfig", "Predictor", "TrainingDivergedError", "fit", "load"]
 
@@ -67,11 +68,15 @@ def fit(
         raise ValueError(f"need at least 2 training modules, got {n}")
     labels = _check_labels(labels, n)
     device = resolve_device(config.device)
+    encoder = cached_encoder(config, progress) if config.pretraining_epochs else None  # timed apart: made once
     started = time.perf_counter()
-    with torch_threads(config.threads if device.type == "cpu" else None):
+    with torch_threads(config.threads if device.type == "cpu" else None), flush_denormals():
         targets = torch.from_numpy(training_targets(labels, config)).to(device)
         graphs = encode_graphs(adjacency, operations, num_vertices, device, config.readout, config.num_op_types)
-        network = GCN(config, torch.Generator().manual_seed(seed)).to(device)
+        network = GCN(config, torch.Generator().manual_seed(seed))
+        if encoder is not None:
+            load_encoder(network, encoder["encoder"])
+        network = network.to(device)
         trainer = choose_engine(engine, network, config, graphs, targets)
         history = _train(trainer, network, graphs, targets, config, seed, progress, on_epoch)
         network.eval()
@@ -85,6 +90,8 @@ def fit(
         "device": str(device),
         "engine": trainer.name,
     }
+    if encoder is not None:
+        info["pretraining_seconds"] = round(float(encoder["seconds"]), 3)
     return Predictor(config, network, history, info)
 
 
