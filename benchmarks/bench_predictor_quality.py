@@ -1,7 +1,7 @@
 """Predictor quality on the real sample: method x training size x metric, mean ± std over seeds.
 
     python benchmarks/bench_predictor_quality.py [--data data/nasbench.hdf5] [--seeds 5]
-        [--sizes 100 172 424 860] [--methods paper scratch recommended random-forest mlp]
+        [--sizes 100 172 424 860] [--methods paper scratch recommended random-forest mlp] [--engine auto|plain|fused]
         [--json results.json] [--plot docs/predictor_quality.png]
 
 For each seed s, N modules are drawn at random from the file (numpy default_rng(s)); every
@@ -30,6 +30,7 @@ from predictor.data.dataset import NASBench  # noqa: E402
 from predictor.data.labels import LabelSpec  # noqa: E402
 from predictor.gcn.baselines import fit_mlp, fit_random_forest  # noqa: E402
 from predictor.gcn.evaluation import regression_metrics  # noqa: E402
+from predictor.gcn.fused import ENGINES  # noqa: E402
 from predictor.gcn.plots import kendall_tau_by_size  # noqa: E402
 from predictor.gcn.pretraining import cached_encoder  # noqa: E402
 from predictor.gcn.training import TrainConfig, fit  # noqa: E402
@@ -44,13 +45,16 @@ BASELINES = {
     "random-forest": ("random forest (500 trees)", lambda a, o, v, y, seed: fit_random_forest(a, o, v, y, seed, 500)),
     "mlp": ("MLP (flat encoding)", fit_mlp),
 }
-METHODS = {
-    **{
-        name: (title, lambda a, o, v, y, seed, c=config: fit(a, o, v, y, c, seed))
-        for name, (title, config) in CONFIGS.items()
-    },
-    **BASELINES,
-}
+TITLES = {name: title for name, (title, _) in {**CONFIGS, **BASELINES}.items()}
+
+
+def train_method(method: str, train: tuple, seed: int, engine: str):
+    """A fitted model of `method` on the training arrays and labels."""
+    if method in CONFIGS:
+        return fit(*train, CONFIGS[method][1], seed, engine=engine)
+    return BASELINES[method][1](*train, seed)
+
+
 COLUMNS = (
     ("kendall_tau", "Kendall tau", "{:.3f} ± {:.3f}"),
     ("spearman", "Spearman", "{:.3f} ± {:.3f}"),
@@ -71,7 +75,7 @@ def pretraining_seconds(methods: list[str]) -> dict[str, float]:
     return seconds
 
 
-def run(bench: NASBench, labels: np.ndarray, methods: list[str], sizes: list[int], seeds: int) -> dict:
+def run(bench: NASBench, labels: np.ndarray, methods: list[str], sizes: list[int], seeds: int, engine: str) -> dict:
     results: dict = {method: {size: [] for size in sizes} for method in methods}
     everything = np.arange(len(bench))
     for size in sizes:
@@ -82,7 +86,7 @@ def run(bench: NASBench, labels: np.ndarray, methods: list[str], sizes: list[int
             evaluate = bench.adjacency[rest], bench.operations[rest], bench.num_vertices[rest]
             for method in methods:
                 started = time.perf_counter()
-                model = METHODS[method][1](*train, seed)
+                model = train_method(method, train, seed, engine)
                 seconds = time.perf_counter() - started
                 metrics = {**regression_metrics(model.predict(*evaluate), labels[rest]), "train_seconds": seconds}
                 results[method][size].append(metrics)
@@ -111,7 +115,7 @@ def table(results: dict, sizes: list[int], seeds: int) -> str:
             if BASELINE_METHOD in results:
                 baseline = np.mean([r["train_seconds"] for r in results[BASELINE_METHOD][size]])
                 ratio = f"{np.mean([r['train_seconds'] for r in runs]) / baseline:.2f}"
-            lines.append(f"| {METHODS[method][0]} | {size} | {' | '.join(cells)} | {ratio} |")
+            lines.append(f"| {TITLES[method]} | {size} | {' | '.join(cells)} | {ratio} |")
     return (
         "\n".join(lines)
         + f"\n\nmean ± std over {seeds} seeds; evaluated on every module of the file not used for training."
@@ -129,9 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--methods",
         nargs="+",
-        choices=list(METHODS),
+        choices=list(TITLES),
         default=["paper", "scratch", "recommended", "random-forest", "mlp"],
         help="what to train",
+    )
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="auto", help="what trains the GCNs (auto: fused when it can)"
     )
     parser.add_argument("--json", type=Path, help="also write every run's metrics here")
     parser.add_argument("--plot", type=Path, help="also draw Kendall tau against N here (PNG)")
@@ -147,12 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.data}: {len(bench):,} modules; label: {LabelSpec().describe()}", file=sys.stderr)
     for method, seconds in pretraining_seconds(args.methods).items():
         print(f"{method}: encoder pre-trained on the whole space once, cached: {seconds:.1f} s", file=sys.stderr)
-    results = run(bench, labels, args.methods, args.sizes, args.seeds)
+    results = run(bench, labels, args.methods, args.sizes, args.seeds, args.engine)
     print(table(results, args.sizes, args.seeds))
     if args.json:
         write_json({m: {str(n): r for n, r in s.items()} for m, s in results.items()}, args.json, force=args.force)
     if args.plot:
-        kendall_tau_by_size(results, {name: title for name, (title, _) in METHODS.items()}, args.plot, args.force)
+        kendall_tau_by_size(results, TITLES, args.plot, args.force)
     return 0
 
 

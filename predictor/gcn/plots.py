@@ -62,6 +62,7 @@ def kendall_tau_by_size(
         means, spreads = np.array([t.mean() for t in taus]), np.array([t.std() for t in taus])
         axis.errorbar(sizes, means, yerr=spreads, marker="o", capsize=3, label=titles.get(method, method))
     axis.set_xscale("log")
+    axis.minorticks_off()
     axis.set_xticks(sorted({size for by_size in results.values() for size in by_size}))
     axis.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
     axis.set_xlabel("training modules N")
