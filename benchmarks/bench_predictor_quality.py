@@ -69,9 +69,8 @@ def pretraining_seconds(methods: list[str]) -> dict[str, float]:
     """The encoders the methods start from, made now if not cached: {method: seconds it took once}."""
     seconds = {}
     for method in methods:
-        config = CONFIGS.get(method, (None, None))[1]
-        if config is not None and config.pretraining_epochs:
-            seconds[method] = float(cached_encoder(config, progress=True)["seconds"])
+        if method in CONFIGS and CONFIGS[method][1].pretraining_epochs:
+            seconds[method] = float(cached_encoder(CONFIGS[method][1], progress=True)["seconds"])
     return seconds
 
 

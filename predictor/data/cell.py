@@ -43,6 +43,21 @@ def _op_name(op: str | int) -> str:
     return op
 
 
+def pruned(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(read-only pruned matrix, kept-vertex mask): vertices off every input -> output path removed,
+    the limits checked. InvalidCellError when the input does not reach the output or a limit is exceeded."""
+    keep = reachable_from_input(matrix) & reaching_output(matrix)
+    if not keep[0] or not keep[-1]:
+        raise InvalidCellError("the input is not connected to the output")
+    matrix = matrix[np.ix_(keep, keep)]
+    if len(matrix) > MAX_VERTICES:
+        raise InvalidCellError(f"{len(matrix)} vertices after pruning; at most {MAX_VERTICES} allowed")
+    if matrix.sum() > MAX_EDGES:
+        raise InvalidCellError(f"{int(matrix.sum())} edges after pruning; at most {MAX_EDGES} allowed")
+    matrix.setflags(write=False)
+    return matrix, keep
+
+
 @dataclass(frozen=True, eq=False)
 class Cell:
     """A pruned, validated cell. Build it with `Cell.from_spec`; equality is by module hash."""
@@ -69,17 +84,8 @@ class Cell:
         if any(name not in INTERIOR_OPS for name in names[1:-1]):
             raise InvalidCellError(f"interior ops must be among {INTERIOR_OPS}, got {names[1:-1]}")
 
-        keep = reachable_from_input(matrix) & reaching_output(matrix)
-        if not keep[0] or not keep[-1]:
-            raise InvalidCellError("the input is not connected to the output")
-        matrix = matrix[np.ix_(keep, keep)]
-        names = [name for name, kept in zip(names, keep) if kept]
-        if len(matrix) > MAX_VERTICES:
-            raise InvalidCellError(f"{len(matrix)} vertices after pruning; at most {MAX_VERTICES} allowed")
-        if matrix.sum() > MAX_EDGES:
-            raise InvalidCellError(f"{int(matrix.sum())} edges after pruning; at most {MAX_EDGES} allowed")
-        matrix.setflags(write=False)
-        return cls(matrix, tuple(names))
+        matrix, keep = pruned(matrix)
+        return cls(matrix, tuple(name for name, kept in zip(names, keep) if kept))
 
     @property
     def num_vertices(self) -> int:

@@ -95,12 +95,22 @@ class GCN(nn.Module):
     ) -> torch.Tensor:
         """(B,) scores: normalised accuracy (regression) or the logit of "good" (classification)."""
         masks = masks if masks is not None else [None] * (len(self.graph_layers) + 1)
-        x = nodes
-        for layer, mask in zip(self.graph_layers, masks):
-            x = layer(x, propagation, mask)
-        pooled = (pooling @ x).flatten(1)  # (B, P * hidden)
-        h = dropout(pooled @ self.fc1, masks[-1], self.p, self.training)
+        h = dropout(self.pooled(nodes, propagation, pooling, masks[:-1]) @ self.fc1, masks[-1], self.p, self.training)
         return (h @ self.fc2).squeeze(-1)
+
+    def pooled(
+        self,
+        nodes: torch.Tensor,
+        propagation: torch.Tensor,
+        pooling: torch.Tensor,
+        masks: Sequence[torch.Tensor | None] | None = None,
+    ) -> torch.Tensor:
+        """(B, P * hidden): the graph layers' vertex features pooled by the readout, what fc1 reads
+        (and what pre-training on the space trains, `pretraining.py`)."""
+        x = nodes
+        for layer, mask in zip(self.graph_layers, masks if masks is not None else [None] * len(self.graph_layers)):
+            x = layer(x, propagation, mask)
+        return (pooling @ x).flatten(1)
 
 
 # --- what the network is trained on -------------------------------------------------------------

@@ -26,7 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from predictor.data.atomic import OutputExistsError, atomic_output
-from predictor.data.cell import MAX_VERTICES
+from predictor.data.cell import CONV3X3, MAX_VERTICES, OP_CODES
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.features import NUM_OP_TYPES, encode_graphs
 from predictor.gcn.model import TrainingDivergedError
@@ -37,8 +37,6 @@ CACHE_FORMAT_VERSION = 1
 BATCH_SIZE = 256
 LEARNING_RATE = 1e-3
 SEED = 0
-
-CONV3X3 = 0  # op code
 
 
 def structure_targets(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
@@ -59,7 +57,7 @@ def structure_targets(adjacency: np.ndarray, operations: np.ndarray, num_vertice
     paths[:, 0] = 1
     for vertex in range(1, MAX_VERTICES):
         edges_in = adjacency[:, :vertex, vertex] > 0
-        conv = operations[:, vertex] == CONV3X3
+        conv = operations[:, vertex] == OP_CODES[CONV3X3]
         paths[:, vertex] = (edges_in * paths[:, :vertex]).sum(axis=1)
         convs_on_paths[:, vertex] = (edges_in * convs_on_paths[:, :vertex]).sum(axis=1) + conv * paths[:, vertex]
         longest[:, vertex] = np.where(edges_in, longest[:, :vertex] + 1, 0).max(axis=1)
@@ -125,10 +123,7 @@ def pretrain_encoder(
         total = 0.0
         for step in range(steps):
             batch = order[step * batch_size : (step + 1) * batch_size]
-            x = graphs.nodes[batch]
-            for layer in network.graph_layers:
-                x = layer(x, graphs.propagation[batch], None)
-            predicted = head((graphs.pooling[batch] @ x).flatten(1))
+            predicted = head(network.pooled(graphs.nodes[batch], graphs.propagation[batch], graphs.pooling[batch]))
             loss = F.mse_loss(predicted, targets[batch])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()

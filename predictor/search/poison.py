@@ -22,8 +22,8 @@ from functools import cached_property
 
 import numpy as np
 
-from predictor.data.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, Cell, InvalidCellError
-from predictor.data.graph import INPUT_LABEL, OUTPUT_LABEL, hash_module, reachable_from_input, reaching_output
+from predictor.data.cell import INTERIOR_OPS, MAX_VERTICES, Cell, InvalidCellError, pruned
+from predictor.data.graph import INPUT_LABEL, OUTPUT_LABEL, hash_module
 
 NUM_REAL_OPS = len(INTERIOR_OPS)
 CHANCE_ACCURACY = 0.10  # what a network whose output never sees its input scores on 10 classes
@@ -55,15 +55,7 @@ class Proposal:
         labels = [int(code) for code in labels]
         if labels[0] != INPUT_LABEL or labels[-1] != OUTPUT_LABEL or min(labels[1:-1], default=0) < 0:
             raise InvalidCellError(f"labels must be input, interior op codes >= 0, output; got {labels}")
-        keep = reachable_from_input(matrix) & reaching_output(matrix)
-        if not keep[0] or not keep[-1]:
-            raise InvalidCellError("the input is not connected to the output")
-        matrix = matrix[np.ix_(keep, keep)]
-        if len(matrix) > MAX_VERTICES or matrix.sum() > MAX_EDGES:
-            raise InvalidCellError(
-                f"{len(matrix)} vertices and {int(matrix.sum())} edges after pruning: over the limits"
-            )
-        matrix.setflags(write=False)
+        matrix, keep = pruned(matrix)
         return cls(matrix, tuple(code for code, kept in zip(labels, keep) if kept))
 
     @classmethod
