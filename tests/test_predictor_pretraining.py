@@ -8,6 +8,7 @@ import torch
 
 from predictor.gcn import pretraining
 from predictor.gcn.config import TrainConfig
+from predictor.gcn.model import TrainingDivergedError
 from predictor.gcn.network import GCN
 from predictor.gcn.training import fit
 from tests.test_predictor_training import planted_labels, random_cells, random_modules
@@ -115,3 +116,9 @@ def test_a_damaged_cache_file_is_named_with_what_to_do(small_space):
     pretraining.cache_path(config).write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable pre-trained encoder.*delete it"):
         pretraining.cached_encoder(config)
+
+
+def test_pretraining_that_diverges_is_an_error(monkeypatch):
+    monkeypatch.setattr(pretraining, "LEARNING_RATE", 1e30)
+    with pytest.raises(TrainingDivergedError, match="pre-training diverged"):
+        pretraining.pretrain_encoder(SMALL, *random_modules(100), epochs=3, batch_size=10)

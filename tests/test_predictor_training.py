@@ -149,6 +149,8 @@ def test_bad_inputs_are_refused():
         TrainConfig(task="ranking")
     with pytest.raises(ValueError, match="lr"):
         TrainConfig(lr=float("nan"))
+    with pytest.raises(ValueError, match="pretraining_epochs"):
+        TrainConfig(pretraining_epochs=-1)
 
 
 def test_config_presets_and_round_trip():

@@ -211,7 +211,15 @@ def test_a_diverging_run_is_one_line_and_writes_nothing(sample_hdf5, sample_spli
 
 @pytest.mark.parametrize(
     "option, value",
-    [("--lr", "0"), ("--lr", "nan"), ("--epochs", "0"), ("--dropout", "1"), ("--threshold", "1.5"), ("--layers", "x")],
+    [
+        ("--lr", "0"),
+        ("--lr", "nan"),
+        ("--epochs", "0"),
+        ("--dropout", "1"),
+        ("--threshold", "1.5"),
+        ("--layers", "x"),
+        ("--pretraining-epochs", "-1"),
+    ],
 )
 def test_bad_settings_are_refused_at_parse_time(option, value, capsys):
     with pytest.raises(SystemExit) as exit_:
