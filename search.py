@@ -17,11 +17,11 @@ from pathlib import Path
 from predictor import cli
 from predictor.search.recipes import RECIPES
 from predictor.search.registry import STRATEGIES, SURROGATES, StrategySettings
+from predictor.search.search_space import MAX_ZERO_OPS
 from predictor.search.weight_sharing import command as weight_sharing
 
 DEFAULT_DATA = Path("data/nasbench.hdf5")
 MAX_TOP_K = 10_000  # the top-k is a list of cells to train for real
-MAX_POISON = 32
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -93,10 +93,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     compare.add_argument(
         "--poison",
-        type=cli.integer(0, MAX_POISON),
+        type=cli.integer(0, MAX_ZERO_OPS),
         default=StrategySettings.poison,
         metavar="K",
-        help=f"add K useless zero ops (0..{MAX_POISON}) to every strategy's vertex op vocabulary (docs/poisoning.md)",
+        help=f"add K useless zero ops (0..{MAX_ZERO_OPS}) to every strategy's vertex op vocabulary (docs/poisoning.md)",
     )
     compare.add_argument(
         "--surrogate",

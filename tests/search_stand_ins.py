@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from predictor.search.pool_mapping import NUM_OP_STATES, fixed_layout
+from predictor.data.encodings import EMPTY_SLOT, NUM_REAL_OPS, fixed_layout
 
 _ROWS, _COLS = np.triu_indices(7, 1)
 
@@ -18,7 +18,8 @@ _ROWS, _COLS = np.triu_indices(7, 1)
 def features(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
     fixed_adjacency, fixed_ops = fixed_layout(adjacency, operations, num_vertices)
     edges = fixed_adjacency[:, _ROWS, _COLS].astype(np.float64)
-    ops = np.eye(NUM_OP_STATES)[fixed_ops[:, 1:6].astype(np.int64)].reshape(len(edges), -1)
+    states = np.where(fixed_ops[:, 1:6] == EMPTY_SLOT, NUM_REAL_OPS, fixed_ops[:, 1:6]).astype(np.int64)
+    ops = np.eye(NUM_REAL_OPS + 1)[states].reshape(len(edges), -1)
     return np.hstack([edges, ops, np.ones((len(edges), 1))])
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from predictor.search.benchmark import Benchmark
-from predictor.search.oracle import BudgetExhaustedError, Oracle, RepeatedQueryError
+from predictor.search.oracle import BudgetExhaustedError, Oracle
 from predictor.search.runner import run_trial
 from predictor.search.schedule import RetrainSchedule
 from predictor.search.statistics import trial_curves
@@ -136,15 +136,14 @@ def test_learned_ranking_beats_random_on_a_larger_pool(sample):
     assert np.mean(learned) > np.mean(random) + 0.005
 
 
-def test_oracle_refuses_queries_past_the_budget_and_repeats(pool):
+def test_oracle_refuses_queries_past_the_budget_and_answers_a_module_once(pool):
     oracle = Oracle(pool, budget=2, rng=np.random.default_rng(0))
-    oracle.query(0)
-    with pytest.raises(RepeatedQueryError):
-        oracle.query(0)
-    oracle.query(1)
+    assert oracle.query(oracle.pool_cell(0))[0] == 0
+    again, _ = oracle.query(oracle.pool_cell(0))  # the pool rule: the nearest unqueried module
+    assert again != 0 and oracle.edit_distances[0] == 0 and oracle.edit_distances[1] > 0
     assert oracle.exhausted
     with pytest.raises(BudgetExhaustedError):
-        oracle.query(2)
+        oracle.query(oracle.pool_cell(2))
 
 
 def test_oracle_draws_among_stored_repeats(sample):
@@ -153,6 +152,7 @@ def test_oracle_draws_among_stored_repeats(sample):
     row = rows[0]
     seen = set()
     for seed in range(40):
-        seen.add(Oracle(sample, 1, np.random.default_rng(seed)).query(row))
+        oracle = Oracle(sample, 1, np.random.default_rng(seed))
+        seen.add(oracle.query(oracle.pool_cell(row))[1])
     stored = set(sample.validation_repeats[row].tolist())
     assert seen <= stored and len(seen) > 1
