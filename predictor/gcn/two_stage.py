@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.model import Predictor
+from predictor.gcn.fitted import Predictor
 from predictor.gcn.training import fit
 
 MIN_KEPT = 2

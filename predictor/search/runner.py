@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from predictor.common.ray_support import import_ray
 from predictor.search.benchmark import Benchmark
 from predictor.search.oracle import Oracle
 from predictor.search.pool_mapping import PoolMapper
@@ -32,11 +33,6 @@ from predictor.search.strategies.base import Strategy
 
 _ORACLE_STREAM = 0
 _STRATEGY_STREAM = 1
-RAY_INSTALL_HINT = "Ray is not installed; install it with: pip install '.[ray]'  (or: pip install 'ray>=2.9')"
-
-
-class RayUnavailableError(ImportError):
-    """Ray was asked for but cannot be imported."""
 
 
 @dataclass(frozen=True)
@@ -191,14 +187,6 @@ def run_comparison(
             bar.update()
     comparison.seconds = time.perf_counter() - start
     return comparison
-
-
-def import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise RayUnavailableError(RAY_INSTALL_HINT) from None
-    return ray
 
 
 def _ray_results(

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from predictor.data.cell import MAX_EDGES
-from predictor.data.encodings import EDGES, NUM_INTERIOR, spec_of_decisions
+from predictor.data.encodings import spec_of_decisions
 from predictor.search.oracle import Oracle
 from predictor.search.search_space import as_spec_cell
 from predictor.search.strategies.base import Strategy
@@ -31,21 +30,6 @@ from predictor.search.strategies.base import Strategy
 INVALID_REWARD = 0.0  # what an invalid draw teaches the controller (it costs no query)
 MAX_ADVANTAGE = 5.0
 _DRAWS_PER_BATCH = 4  # invalid draws are common early on; a small batch costs about as much as one draw
-
-
-def _controller(hidden_size: int, num_ops: int):
-    """5 op decisions (kind 0, `num_ops` choices), then 21 edge decisions (kind 1: off/on); never a 10th edge."""
-    import torch
-
-    from predictor.search.controller import SequenceController
-
-    def forbid(step: int, decisions: list[torch.Tensor]) -> torch.Tensor | None:
-        if step < NUM_INTERIOR:
-            return None
-        edges_on = sum(decisions[NUM_INTERIOR:], torch.zeros_like(decisions[0]))
-        return (edges_on >= MAX_EDGES)[:, None] & (torch.arange(2) == 1)
-
-    return SequenceController([num_ops, 2], [0] * NUM_INTERIOR + [1] * len(EDGES), hidden_size, forbid=forbid)
 
 
 class Reinforce(Strategy):
@@ -90,9 +74,12 @@ class Reinforce(Strategy):
     def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
         import torch
 
+        from predictor.controller.reinforce import reinforce_step
+        from predictor.controller.sequence import cell_controller
+
         torch.manual_seed(int(rng.integers(2**62)))
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        controller = _controller(self.hidden_size, oracle.space.num_ops)
+        controller = cell_controller(oracle.space.num_ops, self.hidden_size)
         optimizer = torch.optim.Adam(controller.parameters(), lr=self.learning_rate)
         baseline, scale = None, None
         while not oracle.exhausted:
@@ -103,12 +90,10 @@ class Reinforce(Strategy):
             reward = answer[1]
             if baseline is None:
                 baseline, scale = reward, 0.01
-            loss = -self._advantage(reward, baseline, scale) * log_probability - self.entropy_weight * entropy
-            if invalid:
-                loss = loss - self._advantage(INVALID_REWARD, baseline, scale) * torch.stack(invalid).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            advantages = [self._advantage(reward, baseline, scale)]
+            advantages += [self._advantage(INVALID_REWARD, baseline, scale)] * len(invalid)
+            log_probabilities = torch.stack([log_probability, *invalid])
+            reinforce_step(optimizer, log_probabilities, torch.tensor(advantages), entropy, self.entropy_weight)
             baseline = self.baseline_decay * baseline + (1 - self.baseline_decay) * reward
             scale = self.baseline_decay * scale + (1 - self.baseline_decay) * abs(reward - baseline)
 

@@ -25,9 +25,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from predictor.search.controller import SequenceController
-from predictor.search.halfmoon.children import ChildKey, ChildTraining, Halfmoon, train_children
-from predictor.search.halfmoon.space import KINDS, STEPS, Architecture, decode, describe, forbid, sample_uniform
+from predictor.controller.reinforce import reinforce_step
+from predictor.controller.sequence import SequenceController
+from predictor.halfmoon.children import ChildKey, ChildTraining, Halfmoon, train_children
+from predictor.halfmoon.space import KINDS, STEPS, Architecture, decode, describe, forbid, sample_uniform
 
 METHODS = ("controller", "random")
 LATE = 500  # the last rollouts, where a converged search's samples are summarised
@@ -67,10 +68,7 @@ class ControllerSearch:
         if len(reward) > 1:
             advantage = advantage / (reward.std() + 1e-3)
         weight = self.settings.entropy_weight * self.settings.entropy_decay**self.rollouts
-        loss = -(advantage * self._log_probability).mean() - weight * self._entropy.mean()
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        reinforce_step(self.optimizer, self._log_probability, advantage, self._entropy, weight)
         self.rollouts += len(rewards)
 
     def most_likely(self) -> Architecture:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from predictor.common.errors import TrainingDivergedError
 from predictor.data.atomic import atomic_output
 from predictor.data.cell import Cell
 from predictor.gcn.config import TrainConfig
@@ -27,10 +28,6 @@ from predictor.gcn.runtime import resolve_device, torch_threads
 CHECKPOINT_FORMAT = "nb101-gcn-predictor"
 CHECKPOINT_VERSION = 2  # 2: the state is `network.GCN`'s state_dict
 ENCODE_CHUNK = 65536  # modules encoded at a time when predicting (bounds memory for the whole space)
-
-
-class TrainingDivergedError(ValueError):
-    """The loss or the predictions of a model are not finite (NaN or inf)."""
 
 
 @dataclass

@@ -30,7 +30,7 @@ from torch import nn
 from predictor.child.channels import NetworkShape
 from predictor.child.network import ConvBnRelu, build_op
 from predictor.data.cell import INTERIOR_OPS
-from predictor.search.weight_sharing.architecture import (
+from predictor.weight_sharing.architecture import (
     CONSTANT,
     INTERIOR_SLOTS,
     NOISE,

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from predictor.search.halfmoon.space import ACTIVATIONS, Architecture, describe
+from predictor.halfmoon.space import ACTIVATIONS, Architecture, describe
 
 MAX_WIDTH = 16
 NUM_SAMPLES, NOISE, DATA_SEED = 1_000, 0.2, 0

@@ -31,7 +31,7 @@ from predictor.child.channels import NetworkShape
 from predictor.child.cifar import DeviceCifar
 from predictor.child.training import evaluate_accuracy
 from predictor.data.cell import INTERIOR_OPS
-from predictor.search.weight_sharing.architecture import (
+from predictor.weight_sharing.architecture import (
     INTERIOR_SLOTS,
     Architecture,
     from_decisions,
@@ -39,9 +39,9 @@ from predictor.search.weight_sharing.architecture import (
     random_architecture,
     useless_fraction,
 )
-from predictor.search.weight_sharing.one_shot import OneShotNetwork
-from predictor.search.weight_sharing.policy import PolicyGradient, PolicySettings, enas_controller
-from predictor.search.weight_sharing.standalone import SEARCH_SHAPE
+from predictor.weight_sharing.one_shot import OneShotNetwork
+from predictor.weight_sharing.policy import PolicyGradient, PolicySettings, enas_controller
+from predictor.weight_sharing.standalone import SEARCH_SHAPE
 
 INVALID_REWARD = 0.0
 
