@@ -17,7 +17,7 @@ from pathlib import Path
 from predictor import cli
 from predictor.child.datasets import DATASETS
 from predictor.search.recipes import RECIPES
-from predictor.search.registry import STRATEGIES, SURROGATES, StrategySettings
+from predictor.search.registry import STRATEGIES, StrategySettings
 from predictor.search.search_space import MAX_ZERO_OPS
 
 DEFAULT_DATA = Path("data/nasbench.hdf5")
@@ -101,12 +101,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="K",
         help=f"add K useless zero ops (0..{MAX_ZERO_OPS}) to every strategy's vertex op vocabulary (docs/poisoning.md)",
     )
-    compare.add_argument(
-        "--surrogate",
-        choices=SURROGATES,
-        default=StrategySettings.pnas_surrogate,
-        help="surrogate of the progressive search pnas: the GCN or the PNAS encoder RNN (an LSTM over the cell)",
-    )
     earlier = compare.add_mutually_exclusive_group()
     earlier.add_argument(
         "--resume",
@@ -165,7 +159,6 @@ def settings_from(args: argparse.Namespace) -> StrategySettings:
         exploration=args.exploration,
         paper_initial_queries=args.paper_initial_queries,
         poison=args.poison,
-        pnas_surrogate=args.surrogate,
     )
 
 

@@ -19,17 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from predictor import cli  # noqa: E402
-from predictor.gcn.training import fit  # noqa: E402
-from predictor.search.benchmark import Benchmark  # noqa: E402
-from predictor.search.recipes import StepBudget, training_config  # noqa: E402
-from predictor.search.runner import run_trial  # noqa: E402
-from predictor.search.schedule import RetrainSchedule  # noqa: E402
-from predictor.search.statistics import queries_to_target, trial_curves  # noqa: E402
-from predictor.search.strategies.predictor_guided import PredictorGuidedSearch  # noqa: E402
-from predictor.search.surrogate import Surrogate  # noqa: E402
+from predictor import cli
+from predictor.gcn.training import fit
+from predictor.search.benchmark import Benchmark
+from predictor.search.recipes import StepBudget, training_config
+from predictor.search.runner import run_trial
+from predictor.search.schedule import RetrainSchedule
+from predictor.search.statistics import queries_to_target, trial_curves
+from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
+from predictor.search.surrogate import Surrogate
 
 
 def build(options: dict) -> PredictorGuidedSearch:

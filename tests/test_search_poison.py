@@ -24,7 +24,7 @@ from predictor.search.strategies.random_search import RandomSearch
 from predictor.search.strategies.reinforce import Reinforce
 from predictor.search.surrogate import Surrogate
 from tests.search_fixtures import small_pool
-from tests.test_search_strategies import make_strategies
+from tests.search_stand_ins import make_strategies
 
 REFERENCE = Path(__file__).parent / "data" / "search_reference_k0.json"
 

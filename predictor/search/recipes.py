@@ -11,7 +11,7 @@
     top-1% modules among the next picks compared with the regression loss;
   * a smaller network (64 wide) and a larger learning rate (2e-3), for the short budget;
   * from the recommended setting: the output vertex's features in the readout, weight decay 1e-4.
-- `default`: no config, the fit function's own default (for stand-in fit functions).
+No recipe (None) leaves the fit function to its own defaults: for stand-in fit functions.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from predictor.data.cell import INTERIOR_OPS
 from predictor.gcn.config import TrainConfig
 
-RECIPES = ("search", "recommended", "paper", "default")
+RECIPES = ("search", "recommended", "paper")
 
 SEARCH_STEPS = 300
 SEARCH_SETTINGS = {
@@ -54,12 +54,12 @@ def config_for_size(config: TrainConfig | StepBudget, num_modules: int) -> Train
     return config.for_size(num_modules) if isinstance(config, StepBudget) else config
 
 
-def training_config(recipe: str, num_op_types: int = len(INTERIOR_OPS)) -> TrainConfig | StepBudget | None:
-    """The named recipe for a vertex op vocabulary of `num_op_types` (more than 3 in a poisoned space)."""
+def training_config(recipe: str | None, num_op_types: int = len(INTERIOR_OPS)) -> TrainConfig | StepBudget | None:
+    """The named recipe for a vertex op vocabulary of `num_op_types` (more than 3 with zero ops); None for None."""
+    if recipe is None:
+        return None
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; known: {', '.join(RECIPES)}")
-    if recipe == "default":
-        return None
     if recipe == "paper":
         return TrainConfig.paper().replace(num_op_types=num_op_types)
     if recipe == "recommended":

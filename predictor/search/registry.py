@@ -44,7 +44,7 @@ class StrategySettings:
 
     fit: FitFunction = gcn_fit  # any function of the protocol (tests pass stand-ins)
     fit_two_stage: FitTwoStageFunction = gcn_fit_two_stage
-    recipe: str = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
+    recipe: str | None = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
     initial_queries: int = 10  # random queries before the first fit (`predictor`)
     ensemble_size: int = 1  # models per fit (`predictor`, `pnas`)
     exploration: float = 0.0  # score = mean + exploration * ensemble std (`predictor`)
@@ -53,7 +53,6 @@ class StrategySettings:
     paper_initial_queries: int = 172  # N of the one-shot protocol (`paper`)
     paper_recipe: str = "paper"
     poison: int = 0  # zero ops added to the vertex op vocabulary of the search space (`search_space.py`)
-    pnas_surrogate: str = "gcn"  # surrogate of `pnas`: gcn | rnn (`pnas-rnn` is always the rnn)
 
     def to_dict(self) -> dict:
         """JSON-able and stable from run to run (fit functions by module and name), e.g. to recognise a resumed run."""
@@ -85,12 +84,7 @@ class StrategySettings:
         return Surrogate(SequenceFit(self.space.num_ops), None, self.ensemble_size)
 
 
-SURROGATES = ("gcn", "rnn")
-
-
 def _pnas(settings: StrategySettings, surrogate: str, name: str) -> Strategy:
-    if surrogate not in SURROGATES:
-        raise ValueError(f"unknown surrogate {surrogate!r}; known: {', '.join(SURROGATES)}")
     model = settings.sequence_surrogate() if surrogate == "rnn" else settings.surrogate()
     return ProgressiveSearch(model, schedule=settings.pnas_schedule, name=name, surrogate_name=surrogate.upper())
 
@@ -134,7 +128,7 @@ STRATEGIES: dict[str, Callable[[StrategySettings], Strategy]] = {
     "random": lambda settings: RandomSearch(),
     "evolution": lambda settings: RegularizedEvolution(),
     "reinforce": lambda settings: Reinforce(),
-    "pnas": lambda settings: _pnas(settings, settings.pnas_surrogate, "pnas"),
+    "pnas": lambda settings: _pnas(settings, "gcn", "pnas"),
     "pnas-rnn": lambda settings: _pnas(settings, "rnn", "pnas-rnn"),
     "params": lambda settings: ParameterRanking(),
     "paper": _paper,
