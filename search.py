@@ -256,7 +256,7 @@ def weight_sharing_search(args: argparse.Namespace) -> int:
     except (RuntimeError, AssertionError) as error:
         raise ValueError(f"--device {device} is not usable here ({str(error).splitlines()[0]})") from None
     if device.type == "cpu":
-        torch.set_num_threads(1)  # the proxy network's tensors are tiny: threads only add synchronisation
+        torch.set_num_threads(1)  # the proxy network's tensors are tiny: threads only add synchronization
     check_dataset(args.dataset, args.cifar)
     data = load_device_data(args.dataset, args.cifar, device)
     config = replace(EnasConfig(), epochs=args.epochs, warmup_epochs=min(EnasConfig.warmup_epochs, args.epochs - 1))

@@ -4,7 +4,7 @@
         'pretrained={"config": {"pretraining_epochs": 3}}' 'initial-5={"initial": 5}'
 
 Variant keys: initial (random queries before the first fit, default 10), config (changes to the
-`search` recipe's TrainConfig), steps (optimiser steps per fit), schedule (refit phases, e.g.
+`search` recipe's TrainConfig), steps (optimizer steps per fit), schedule (refit phases, e.g.
 [[50, 1]]). Each prints the median queries to the top 0.1% over trials (a trial that never gets
 there counts as more than the budget) and regret@50 (percentage points, mean over trials), on the
 same trial seeds as `search.py --compare`.

@@ -1,6 +1,6 @@
 """One REINFORCE update (Williams 1992), the step of every controller-driven search.
 
-Each user picks its own advantage (a moving-average baseline, or rewards standardised within
+Each user picks its own advantage (a moving-average baseline, or rewards standardized within
 the batch) and entropy weight; the step is the same for all:
     loss = -sum(advantage * log p) / batch - entropy_weight * sum(entropy) / batch,
 one optimizer step. `batch` is the number of sampled architectures; terms that ride along with

@@ -51,19 +51,19 @@ def one_hot_operations(
     return one_hot
 
 
-def _row_normalise(matrix: np.ndarray) -> np.ndarray:
+def _row_normalize(matrix: np.ndarray) -> np.ndarray:
     return matrix / matrix.sum(axis=-1, keepdims=True)
 
 
 def propagation_matrices(adjacency: np.ndarray) -> np.ndarray:
-    """(n, 2, 7, 7) float32: the row-normalised adjacency with self-loops, and its transpose row-normalised.
+    """(n, 2, 7, 7) float32: the row-normalized adjacency with self-loops, and its transpose row-normalized.
 
     Same as the reference implementation: forward = rownorm(A + I), backward = rownorm(forward^T).
     Padded vertices keep only their self-loop, so they never mix with real ones.
     """
     with_loops = np.asarray(adjacency, dtype=np.float64) + np.eye(MAX_VERTICES)
-    forward = _row_normalise(with_loops)
-    backward = _row_normalise(np.swapaxes(forward, -1, -2))
+    forward = _row_normalize(with_loops)
+    backward = _row_normalize(np.swapaxes(forward, -1, -2))
     return np.stack([forward, backward], axis=1).astype(np.float32)
 
 

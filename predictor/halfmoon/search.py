@@ -4,7 +4,7 @@ The controller is the project's `SequenceController` (one GRU cell, a linear hea
 kind) over the space's 12 decisions. Each update draws `per_update` rollouts, trains their
 children, and takes one Adam step on
     loss = -mean(advantage * log p(architecture)) - w * mean(entropy),
-with the reward (validation accuracy) standardised within the batch as the advantage, and the
+with the reward (validation accuracy) standardized within the batch as the advantage, and the
 entropy weight w = entropy_weight * entropy_decay ** (rollouts so far), which decays
 exponentially so the controller explores first and commits later. Random search draws every
 decision uniformly among the allowed choices (the same process with a flat policy).
@@ -31,7 +31,7 @@ from predictor.halfmoon.children import ChildKey, ChildTraining, Halfmoon, train
 from predictor.halfmoon.space import KINDS, STEPS, Architecture, decode, describe, forbid, sample_uniform
 
 METHODS = ("controller", "random")
-LATE = 500  # the last rollouts, where a converged search's samples are summarised
+LATE = 500  # the last rollouts, where a converged search's samples are summarized
 
 
 @dataclass(frozen=True)

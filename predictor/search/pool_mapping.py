@@ -11,7 +11,7 @@ REINFORCE, PNAS) goes through this one rule, so none gets an advantage from it:
 Edit distance counts edge flips plus changed interior ops, the moves of NAS-Bench-101's
 mutation, on a fixed 7-slot layout: vertices keep their index, the output sits in the
 last slot, slots a smaller cell does not use hold no edges and an "empty" op. A pool
-module is stored as one labelled representative, so the distance is minimised over the
+module is stored as one labelled representative, so the distance is minimized over the
 relabellings of the proposal's interior slots that keep it upper-triangular (its
 topological orders): the same graph drawn another way is not "far". An isomorphic
 proposal is caught exactly by the module hash first. On a file holding the whole space

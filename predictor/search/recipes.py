@@ -4,7 +4,7 @@
 - `recommended`: the library's recommended recipe (`TrainConfig.recommended()`);
 - `search`: the paper's recipe changed for search, where a model is refitted dozens of
   times on a few to a few hundred modules, and only the order of its predictions matters:
-  * a fixed number of optimiser steps (`StepBudget`) instead of epochs: 300 epochs are a
+  * a fixed number of optimizer steps (`StepBudget`) instead of epochs: 300 epochs are a
     handful of steps on 16 modules (an underfit model) and thousands on 500 (a slow one);
   * a pairwise logistic ranking loss alone, no regression term: on the search's own
     training sets (few modules, most of them good) it more than doubles the share of

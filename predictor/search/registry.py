@@ -55,7 +55,7 @@ class StrategySettings:
     poison: int = 0  # zero ops added to the vertex op vocabulary of the search space (`search_space.py`)
 
     def to_dict(self) -> dict:
-        """JSON-able and stable from run to run (fit functions by module and name), e.g. to recognise a resumed run."""
+        """JSON-able and stable from run to run (fit functions by module and name), e.g. to recognize a resumed run."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         for key in ("fit", "fit_two_stage"):
             function = values[key]

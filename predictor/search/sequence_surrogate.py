@@ -5,7 +5,7 @@ Here a NAS-Bench-101 cell (HDF5 layout: vertices in topological order, output la
 one vertex after the input per step: the token is the vertex's op, one-hot among output,
 input and the 3 + K interior ops, beside its incoming edges from the seven slots. The LSTM's
 state after the output vertex goes through a linear head to a score. Trained on the queried
-cells' accuracies (standardised) with mean squared error and Adam, a fixed number of steps
+cells' accuracies (standardized) with mean squared error and Adam, a fixed number of steps
 per fit, seeded: the same signature as the GCN's `fit`, so `Surrogate` uses either.
 """
 

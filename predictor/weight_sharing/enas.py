@@ -9,7 +9,7 @@ validation batch under the shared weights (a sample whose input does not reach i
 no architecture: reward 0). Derivation: sample `derive_samples` architectures, score each by
 its one-shot accuracy on the whole validation set, keep the best `top_k`.
 
-The images are the child wing's (`predictor.child.datasets`): the same normalisation, and the
+The images are the child wing's (`predictor.child.datasets`): the same normalization, and the
 training batches pass through the same augmentation (none on digits). The shared weights are
 trained epoch by epoch, one architecture per minibatch, so the batches are one shuffled pass
 over the training set per epoch rather than the child protocol's endless stream.
@@ -215,7 +215,7 @@ class EnasSearch:
     @torch.no_grad()
     def one_shot_accuracy(self, architecture: Architecture) -> float:
         """Accuracy of `architecture` on the whole validation set with the shared weights (in batches of 512:
-        the one-shot network normalises with batch statistics, so the batch size is part of the score)."""
+        the one-shot network normalizes with batch statistics, so the batch size is part of the score)."""
         network = _SubNetwork(self.one_shot, architecture)
         return evaluate_accuracy(network, self.data, self.data.valid, batch_size=512, whole_batches_only=False)
 

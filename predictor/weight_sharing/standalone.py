@@ -31,7 +31,7 @@ def standalone_protocol(**overrides) -> TrainingProtocol:
 
 
 def train_fixed_width(architecture: Architecture, data: DeviceCifar, protocol: TrainingProtocol) -> dict:
-    """The fixed-width network of `architecture` (any op set), initialised from `protocol.seed`, trained by it."""
+    """The fixed-width network of `architecture` (any op set), initialized from `protocol.seed`, trained by it."""
     torch.manual_seed(protocol.seed)
     model = FixedWidthNetwork(architecture, protocol.shape).to(data.device)
     return train_model(model, data, protocol, ExecutionOptions(device=str(data.device)))
