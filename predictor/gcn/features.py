@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from predictor.data.cell import MAX_VERTICES, Cell
-from predictor.data.graph import output_in_last_slot
+from predictor.data.cell import MAX_VERTICES
+from predictor.data.encodings import fixed_layout
 from predictor.gcn.config import READOUTS
 
 NUM_OP_TYPES = 3  # conv3x3, conv1x1, maxpool3x3 (op codes 0, 1, 2); node types add output (-2) and input (-1)
@@ -119,15 +119,6 @@ def encode_graphs(
     ).to(device)
 
 
-def cells_to_arrays(cells: list[Cell]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cells -> (adjacency, operations, num_vertices) in the HDF5 layout."""
-    padded = [cell.padded() for cell in cells]
-    adjacency = np.stack([a for a, _ in padded]) if padded else np.zeros((0, MAX_VERTICES, MAX_VERTICES), np.int8)
-    operations = np.stack([o for _, o in padded]) if padded else np.zeros((0, MAX_VERTICES), np.int8)
-    num_vertices = np.array([cell.num_vertices for cell in cells], dtype=np.int64)
-    return adjacency, operations, num_vertices
-
-
 def flat_encoding(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
     """(n, 21 + 35) float32: the upper triangle of the adjacency, then the one-hot ops (baseline models).
 
@@ -136,7 +127,7 @@ def flat_encoding(adjacency: np.ndarray, operations: np.ndarray, num_vertices: n
     """
     adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
     empty = NUM_OP_TYPES  # one past the last operation: its one-hot column is dropped
-    adjacency, operations = output_in_last_slot(adjacency, operations, num_vertices, empty)
+    adjacency, operations = fixed_layout(adjacency, operations, num_vertices, empty)
     rows, cols = np.triu_indices(MAX_VERTICES, k=1)
     one_hot = np.eye(NUM_OP_TYPES + 3, dtype=np.float32)[operations.astype(np.int64) + 2][..., :-1]
     return np.concatenate([adjacency[:, rows, cols].astype(np.float32), one_hot.reshape(len(adjacency), -1)], axis=1)

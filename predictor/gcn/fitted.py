@@ -19,8 +19,9 @@ import torch
 from predictor.common.errors import TrainingDivergedError
 from predictor.data.atomic import atomic_output
 from predictor.data.cell import Cell
+from predictor.data.encodings import stacked
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.features import GraphTensors, cells_to_arrays, check_arrays, encode_graphs
+from predictor.gcn.features import GraphTensors, check_arrays, encode_graphs
 from predictor.gcn.fused import ENGINES, FusedEngineError, FusedGCN, structure_problem
 from predictor.gcn.network import GCN, scores
 from predictor.gcn.runtime import resolve_device, torch_threads
@@ -126,7 +127,7 @@ class Predictor:
 
     def predict_cells(self, cells: Sequence[Cell], batch_size: int = 256) -> np.ndarray:
         """Like `predict`, for `Cell` objects."""
-        return self.predict(*cells_to_arrays(list(cells)), batch_size=batch_size)
+        return self.predict(*stacked(list(cells)), batch_size=batch_size)
 
     # --- checkpoints ------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
