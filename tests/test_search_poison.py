@@ -231,3 +231,18 @@ def test_a_surrogate_learns_from_chance_answers_while_fewer_than_two_are_sound(s
     Surrogate(fit).train(*arrays, np.array([CHANCE_ACCURACY, CHANCE_ACCURACY, 0.93]), np.random.default_rng(0))
     Surrogate(fit).train(*arrays, np.array([CHANCE_ACCURACY, 0.92, 0.93]), np.random.default_rng(0))
     assert fit.calls == [3, 2]
+
+
+def test_no_strategy_has_a_code_path_of_its_own_for_zero_ops():
+    """Strategies see the vocabulary only through the search space: no name of theirs speaks of poison or zero ops."""
+    import ast
+
+    from tests.conftest import REPO
+
+    offending = []
+    for path in sorted((REPO / "predictor" / "search" / "strategies").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = getattr(node, "id", None) or getattr(node, "attr", None) or getattr(node, "arg", None) or ""
+            if "poison" in name.lower() or "zero" in name.lower():
+                offending.append(f"{path.name}:{node.lineno} {name}")
+    assert not offending
