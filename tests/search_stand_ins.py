@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from predictor.common.errors import TrainingDivergedError
+from predictor.common.errors import TooFewKeptError, TrainingDivergedError
 from predictor.data.encodings import EMPTY_SLOT, NUM_REAL_OPS, fixed_layout
-from predictor.gcn.two_stage import TooFewKeptError
 from predictor.search.strategies.evolution import RegularizedEvolution
 from predictor.search.strategies.parameter_ranking import ParameterRanking
 from predictor.search.strategies.predictor_guided import PredictorGuidedSearch

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from predictor.common.errors import TrainingDivergedError
-from predictor.gcn.two_stage import TooFewKeptError
+from predictor.common.errors import TooFewKeptError, TrainingDivergedError
 from predictor.search.benchmark import Benchmark
 from predictor.search.oracle import BudgetExhaustedError, Oracle
 from predictor.search.runner import run_trial

@@ -9,6 +9,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from predictor.data.encodings import NUM_REAL_OPS
+
 TASKS = ("regression", "classification")
 READOUTS = ("mean", "mean-output")
 
@@ -27,7 +29,7 @@ class TrainConfig:
     readout_hidden: int = 128
     dropout: float = 0.1
     readout: str = "mean"  # "mean" (paper) or "mean-output": also the output vertex's features
-    num_op_types: int = 3  # operations besides input and output (op codes 0 .. num_op_types - 1)
+    num_op_types: int = NUM_REAL_OPS  # operations besides input and output (op codes 0 .. num_op_types - 1)
     pretraining_epochs: int = 0  # self-supervised epochs of the graph layers over the whole space (0: none)
     # optimization (Adam with L2 weight decay, cosine annealing per epoch, reshuffled batches, last one dropped)
     epochs: int = 300

@@ -12,10 +12,9 @@ import numpy as np
 import torch
 
 from predictor.data.cell import MAX_VERTICES
+from predictor.data.encodings import NUM_REAL_OPS as NUM_OP_TYPES  # node types add output (-2) and input (-1)
 from predictor.data.encodings import fixed_layout
 from predictor.gcn.config import READOUTS
-
-NUM_OP_TYPES = 3  # conv3x3, conv1x1, maxpool3x3 (op codes 0, 1, 2); node types add output (-2) and input (-1)
 
 
 def check_arrays(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> tuple[np.ndarray, ...]:

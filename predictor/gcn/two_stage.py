@@ -11,15 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from predictor.common.errors import TooFewKeptError
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.fitted import Predictor
 from predictor.gcn.training import fit
 
 MIN_KEPT = 2
-
-
-class TooFewKeptError(ValueError):
-    """The classifier keeps fewer training modules than the regressor needs."""
 
 
 KEEP_PROBABILITY = 0.5  # classifier probability above which a module is kept

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from predictor.data.cell import INTERIOR_OPS
+from predictor.data.encodings import NUM_REAL_OPS
 from predictor.gcn.config import TrainConfig
 
 RECIPES = ("search", "recommended", "paper")
@@ -54,7 +54,7 @@ def config_for_size(config: TrainConfig | StepBudget, num_modules: int) -> Train
     return config.for_size(num_modules) if isinstance(config, StepBudget) else config
 
 
-def training_config(recipe: str | None, num_op_types: int = len(INTERIOR_OPS)) -> TrainConfig | StepBudget | None:
+def training_config(recipe: str | None, num_op_types: int = NUM_REAL_OPS) -> TrainConfig | StepBudget | None:
     """The named recipe for a vertex op vocabulary of `num_op_types` (more than 3 with zero ops); None for None."""
     if recipe is None:
         return None

@@ -11,9 +11,9 @@ from typing import Protocol
 
 import numpy as np
 
+from predictor.common.errors import TooFewKeptError
 from predictor.data.dataset import BLOWN_UP_ACCURACY
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.two_stage import TooFewKeptError
 from predictor.search.recipes import StepBudget, config_for_size
 
 

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from predictor.child.channels import NetworkShape
 from predictor.child.cifar import DeviceCifar
 from predictor.child.training import evaluate_accuracy
-from predictor.data.cell import INTERIOR_OPS
+from predictor.data.encodings import NUM_REAL_OPS
 from predictor.weight_sharing.architecture import (
     INTERIOR_SLOTS,
     Architecture,
@@ -209,7 +209,7 @@ class EnasSearch:
         rows = np.array(self.policy.sample(count))[:, : len(INTERIOR_SLOTS)]
         return {
             "useless_share_active": useless_fraction(self.sample_architectures(count)),
-            "useless_share_decisions": float(np.mean(rows >= len(INTERIOR_OPS))),
+            "useless_share_decisions": float(np.mean(rows >= NUM_REAL_OPS)),
         }
 
     @torch.no_grad()
