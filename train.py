@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     label = LabelSpec(args.label_budget, args.label_repeat, args.label_field)
     if args.metrics_out:  # every output is checked before the work
         check_output(args.metrics_out, force=args.force)
-    out = None if args.evaluate else check_output_directory(args.out or default_run_folder(args), force=args.force)
+    out = None if args.evaluate else args.out or default_run_folder(args)
+    if out:
+        check_output_directory(out, force=args.force, replaceable=experiment.RUN_FILES)
     bench = experiment.open_data(args.data)
     if args.evaluate:
         return evaluate_checkpoint(args, bench, label)

@@ -97,7 +97,10 @@ def test_a_run_folder_appears_whole_or_not_at_all(tmp_path):
     with pytest.raises(FileExistsError, match="run exists; pass --force to replace it, or choose another --out"):
         with atomic_directory(tmp_path / "run"):
             pytest.fail("refused before the work")
-    with atomic_directory(tmp_path / "run", force=True) as folder:
+    with pytest.raises(FileExistsError, match="holds 'model.pt', which a run does not write"):
+        with atomic_directory(tmp_path / "run", force=True, replaceable={"metrics.json"}):
+            pytest.fail("refused before the work")
+    with atomic_directory(tmp_path / "run", force=True, replaceable={"model.pt"}) as folder:
         (folder / "model.pt").write_bytes(b"second")
     assert os.listdir(tmp_path) == ["run"] and (tmp_path / "run" / "model.pt").read_bytes() == b"second"
     (tmp_path / "file").write_text("x")

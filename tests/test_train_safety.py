@@ -99,6 +99,9 @@ def test_out_a_file_and_metrics_out_a_folder_are_refused_before_training(
     assert train.main(arguments(sample_hdf5, sample_splits, *out, "--metrics-out", str(a_file))) == 1
     assert "notes.txt exists; pass --force" in only_error(capsys)
     assert a_file.read_text() == "mine" and not (tmp_path / "run").exists()
+    assert train.main(arguments(sample_hdf5, sample_splits, "--out", str(tmp_path), "--force")) == 1
+    assert "holds 'notes.txt', which a run does not write" in only_error(capsys)  # --force never wipes a folder
+    assert a_file.read_text() == "mine"
 
 
 def test_an_interruption_after_the_checkpoint_leaves_no_run_folder(sample_hdf5, sample_splits, tmp_path, monkeypatch):

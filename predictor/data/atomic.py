@@ -18,7 +18,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -97,13 +97,21 @@ def check_output(path: str | os.PathLike, *, force: bool = False) -> Path:
     return path
 
 
-def check_output_directory(path: str | os.PathLike, *, force: bool = False) -> Path:
-    """`path` if a run folder may be made there: not a file, not an existing folder unless `force`."""
+def check_output_directory(path: str | os.PathLike, *, force: bool = False, replaceable: Collection[str] = ()) -> Path:
+    """`path` if a run folder may be made there: not a file, not an existing folder unless `force`,
+    and then only a folder that holds nothing but the `replaceable` names (a run's own files)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"{path} is a file; give the path of a folder for the run's files")
     if path.exists() and not force:
         raise _folder_exists(path)
+    if path.exists():
+        foreign = sorted(set(os.listdir(path)) - set(replaceable))
+        if foreign:
+            raise FileExistsError(
+                f"{path} holds {foreign[0]!r}, which a run does not write; --force replaces only a run's "
+                "folder, so choose another --out"
+            )
     check_writable(path)
     return path
 
@@ -165,13 +173,16 @@ def _temporary_beside(path: Path) -> Path:
 
 
 @contextmanager
-def atomic_directory(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+def atomic_directory(
+    path: str | os.PathLike, *, force: bool = False, replaceable: Collection[str] = ()
+) -> Iterator[Path]:
     """Yield a hidden folder beside `path` to write a run's files into; it becomes `path` when the block ends.
 
     On any exception the hidden folder and everything in it is removed and `path` is untouched.
-    With `force`, an existing `path` is replaced (moved aside, then removed) only at that moment.
+    With `force`, an existing `path` that holds only `replaceable` names is replaced (moved aside,
+    then removed) only at that moment.
     """
-    path = check_output_directory(path, force=force)
+    path = check_output_directory(path, force=force, replaceable=replaceable)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     old = None

@@ -26,6 +26,11 @@ from predictor.gcn.training import fit
 from predictor.gcn.two_stage import TwoStagePredictor, fit_two_stage
 
 REST = "rest"
+# what a run folder holds: --force replaces a folder only when it holds nothing else
+RUN_FILES = frozenset(
+    {"model.pt", "metrics.json", "scatter.png", "training_curve.png", "cv.json"}
+    | {"classifier.pt", "regressor.pt", "regressor_alone.pt", "scatter_alone.png"}
+)
 
 
 @dataclass
@@ -165,7 +170,7 @@ def write_run(
     force: bool = False,
 ) -> dict[str, Path]:
     """The run folder, whole or not at all: checkpoint, metrics JSON (with the configuration), plots."""
-    with atomic_directory(out, force=force) as folder:
+    with atomic_directory(out, force=force, replaceable=RUN_FILES) as folder:
         files = {"checkpoint": model.save(folder / "model.pt")}
         payload = {**metrics, **extra, "config": model.config.to_dict(), "checkpoint": str(out / "model.pt")}
         files["metrics"] = write_json(payload, folder / "metrics.json")
@@ -181,7 +186,7 @@ def write_two_stage_run(
 ) -> list[Path]:
     """The two-stage run folder, whole or not at all: the three models, metrics, and a scatter of each
     regressor on the good modules."""
-    with atomic_directory(out, force=force) as folder:
+    with atomic_directory(out, force=force, replaceable=RUN_FILES) as folder:
         files = [*two.save(folder), alone.save(folder / "regressor_alone.pt")]
         files.append(write_json(payload, folder / "metrics.json"))
         for model, name, what in ((two.regressor, "scatter.png", "two-stage"), (alone, "scatter_alone.png", "alone")):
@@ -192,7 +197,7 @@ def write_two_stage_run(
 
 def write_cross_validation(out: Path, payload: dict, force: bool = False) -> Path:
     """The cross-validation folder, holding cv.json."""
-    with atomic_directory(out, force=force) as folder:
+    with atomic_directory(out, force=force, replaceable=RUN_FILES) as folder:
         write_json(payload, folder / "cv.json")
     return out / "cv.json"
 
