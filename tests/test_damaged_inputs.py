@@ -4,6 +4,10 @@ or a silently rounded value."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
+import sys
 import zipfile
 
 import h5py
@@ -14,6 +18,7 @@ import torch
 import train
 from predictor.data.dataset import NASBench
 from predictor.data.splits import load_split
+from tests.conftest import REPO
 
 
 def only_error(capsys) -> str:
@@ -120,3 +125,27 @@ def test_a_damaged_checkpoint_is_one_line_naming_it(checkpoint, sample_hdf5, tmp
     assert train.main(["--evaluate", str(path), "--data", str(sample_hdf5)]) == 1
     error = only_error(capsys)
     assert error.startswith(f"error: {path}: ") and message in error, error
+
+
+# --- a file that cannot be read -------------------------------------------------------------------
+
+
+def as_a_user(args: list[str]) -> list[str]:
+    """The command as an ordinary user runs it: root without the capabilities that bypass file modes."""
+    if os.geteuid() != 0:
+        return args
+    if shutil.which("setpriv") is None:
+        pytest.fail("running as root without setpriv (util-linux): cannot make a file unreadable")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *args]
+
+
+def test_an_unreadable_hdf5_file_says_permission_denied_not_not_hdf5(sample_hdf5, tmp_path):
+    data = tmp_path / "nasbench.hdf5"
+    shutil.copy(sample_hdf5, data)
+    data.chmod(0)
+    command = [sys.executable, "train.py", "--evaluate", str(tmp_path / "model.pt"), "--data", str(data)]
+    result = subprocess.run(
+        as_a_user(command), capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert "Permission denied" in result.stderr and str(data) in result.stderr and "not an HDF5" not in result.stderr

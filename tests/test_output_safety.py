@@ -190,3 +190,19 @@ def test_split_names_that_collide_are_refused(sample_hdf5, tmp_path, capsys, opt
 def test_write_json_names_the_file_it_refuses(tmp_path):
     with pytest.raises(ValueError, match=f"{tmp_path / 'm.json'}: not written, a value is not finite"):
         write_json({"mse": np.inf}, tmp_path / "m.json")
+
+
+def test_train_into_a_read_only_folder_is_refused_before_training(
+    sample_hdf5, sample_splits, immutable, capsys, monkeypatch
+):
+    import train
+    from predictor.gcn import experiment
+
+    monkeypatch.setattr(experiment, "train", lambda *a, **k: pytest.fail("training started"))
+    out = immutable / "run"
+    arguments = ["--split", "172", "--data", str(sample_hdf5), "--splits-dir", str(sample_splits), "--out", str(out)]
+    assert train.main(arguments) == 1
+    assert (
+        capsys.readouterr().err
+        == f"error: {out}: cannot write in {immutable} (permission denied); choose another output\n"
+    )
