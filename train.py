@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
 def config_defaults(field: str) -> str:
     """What --config gives a setting, for --help: "default: 300" or "default: 0.001 recommended, 0.0001 paper"."""
     values = {
-        name: getattr(CONFIGS[name](), field) for name in (DEFAULT_CONFIG, *sorted(set(CONFIGS) - {DEFAULT_CONFIG}))
+        name: _shown(getattr(CONFIGS[name](), field))
+        for name in (DEFAULT_CONFIG, *sorted(set(CONFIGS) - {DEFAULT_CONFIG}))
     }
     if len(set(values.values())) == 1:
         return f"default: {values[DEFAULT_CONFIG]}"

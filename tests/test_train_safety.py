@@ -154,10 +154,15 @@ def test_the_scatter_calls_its_axis_a_score_and_zooms_on_every_score_it_holds():
 
 
 def test_cross_validation_summary_shows_accuracies_in_percent():
-    summary = {"kendall_tau": {"mean": 0.51234, "std": 0.01}, "top10_mean_true": {"mean": 0.937, "std": 0.0012}}
+    summary = {
+        "kendall_tau": {"mean": 0.51234, "std": 0.01},
+        "top10_mean_true": {"mean": 0.937, "std": 0.0012},
+        "mse": {"mean": 5.4639, "std": 1.7419},
+    }
     lines = format_summary(summary).splitlines()
     assert lines[0].split() == ["kendall_tau", "0.5123", "±", "0.0100"]
-    assert lines[1].split() == ["top10_mean_true", "93.70%", "±", "0.12%"]
+    assert lines[1].split() == ["top10_mean_true", "93.70%", "±", "0.12%"]  # as "top-10: mean 93.70%" says it
+    assert lines[2].split() == ["mse", "5.464", "±", "1.742", "%^2"]  # as "MSE 5.464 %^2" says it
 
 
 # --- every option with a default shows it in --help ----------------------------------------------

@@ -151,15 +151,11 @@ def atomic_outputs(paths: Sequence[str | os.PathLike], *, force: bool = False) -
             else:
                 _link_new(temporary, path)
             placed.append(path)
-    except OSError as error:
+    except BaseException as error:
         for path in placed:
             path.unlink(missing_ok=True)
-        if error.errno in NO_SPACE and not isinstance(error, WriteError):
+        if isinstance(error, OSError) and error.errno in NO_SPACE:
             raise write_error(paths[0] if len(paths) == 1 else paths[0].parent, error) from None
-        raise
-    except BaseException:
-        for path in placed:
-            path.unlink(missing_ok=True)
         raise
     finally:
         for temporary in temporaries:

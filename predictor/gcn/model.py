@@ -181,7 +181,7 @@ class Predictor:
             history = list(payload["history"])
         except (KeyError, TypeError, ValueError, RuntimeError) as error:  # missing entries, shapes, bad JSON
             lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
-            reason = f"no {error}" if isinstance(error, KeyError) else lines[-1 if len(lines) > 1 else 0]
+            reason = f"no {error}" if isinstance(error, KeyError) else lines[-1]  # torch: the mismatch, last
             raise ValueError(
                 f"{path}: a damaged predictor checkpoint ({reason.rstrip(':. ')}); retrain with train.py"
             ) from None

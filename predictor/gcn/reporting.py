@@ -43,4 +43,6 @@ def format_summary(summary: dict[str, dict[str, float]], keys: list[str] | None 
 def _summary_line(key: str, mean: float, std: float) -> str:
     if key.endswith("_true"):  # top10_mean_true, best_true: the true accuracy of picked modules
         return f"  {key:18s} {100 * mean:.2f}% ± {100 * std:.2f}%"
+    if key == "mse":
+        return f"  {key:18s} {mean:.3f} ± {std:.3f} %^2"
     return f"  {key:18s} {mean:.4f} ± {std:.4f}"
