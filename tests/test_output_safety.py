@@ -206,3 +206,9 @@ def test_train_into_a_read_only_folder_is_refused_before_training(
         capsys.readouterr().err
         == f"error: {out}: cannot write in {immutable} (permission denied); choose another output\n"
     )
+
+
+def test_the_default_outputs_written_in_the_checkout_are_ignored_by_git():
+    defaults = ["top.json", "enas.json", "results.jsonl", "digits.jsonl", "runs/172/model.pt", "data/nasbench.hdf5"]
+    result = subprocess.run(["git", "check-ignore", *defaults], cwd=REPO, capture_output=True, text=True)
+    assert result.stdout.split() == defaults, result.stderr
