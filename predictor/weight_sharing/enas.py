@@ -30,6 +30,7 @@ from tqdm import tqdm
 from predictor.child.channels import NetworkShape
 from predictor.child.cifar import DeviceCifar
 from predictor.child.training import evaluate_accuracy
+from predictor.common.errors import TrainingDivergedError
 from predictor.data.encodings import NUM_REAL_OPS
 from predictor.weight_sharing.architecture import (
     INTERIOR_SLOTS,
@@ -44,10 +45,6 @@ from predictor.weight_sharing.policy import PolicyGradient, PolicySettings, enas
 from predictor.weight_sharing.standalone import SEARCH_SHAPE
 
 INVALID_REWARD = 0.0
-
-
-class SharedTrainingDivergedError(RuntimeError):
-    """The one-shot training loss became NaN or infinite."""
 
 
 def shuffled_batches(count: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -165,9 +162,7 @@ class EnasSearch:
             logits = self.one_shot(self.data.augmented_batch(indices, self.augmentation), architecture)
             loss = F.cross_entropy(logits, self.data.train.labels[indices])
             if not math.isfinite(loss.item()):
-                raise SharedTrainingDivergedError(
-                    f"one-shot training loss is {loss.item()} on {architecture.describe()}"
-                )
+                raise TrainingDivergedError(f"one-shot training loss is {loss.item()} on {architecture.describe()}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
