@@ -37,6 +37,8 @@ from predictor.child.cifar import DeviceCifar, ShuffledBatches, Split
 from predictor.child.network import BN_MOMENTUM, build_network, trainable_parameters
 from predictor.child.optim import TFRMSprop
 from predictor.child.train_step import CudaGraphStep, TrainStep, warm_up_and_undo
+from predictor.common.device import resolve_device
+from predictor.common.errors import TrainingDivergedError
 from predictor.data.cell import Cell
 
 EPOCH_BUDGETS = (4, 12, 36, 108)
@@ -55,10 +57,6 @@ PROTOCOL_PRESETS = {
         optimizer="adam", learning_rate=3e-3, bn_momentum=0.1, batch_size=64, eval_whole_batches_only=False
     ),
 }
-
-
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or infinite."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ class ExecutionOptions:
     cuda_graph: bool = False  # capture the train step as a CUDA graph (CUDA only, ignored elsewhere)
 
     def resolved(self) -> ExecutionOptions:
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = str(resolve_device(self.device))
         on_cuda = torch.device(device).type == "cuda"
         return ExecutionOptions(
             device=device,
