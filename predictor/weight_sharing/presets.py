@@ -4,7 +4,7 @@
 the reduced CIFAR-10 search (docs/enas.md): the same proxy network (3 stacks of 1 module,
 stem 16), each epoch training the shared weights on 5,120 images drawn anew from the 40,000
 training images, rewards and derivation scored on the first 1,000 validation images, and 40
-derivation samples; measured at about 12 minutes on two loaded CPU cores.
+derivation samples; measured at 9.5 minutes on two loaded CPU cores (docs/enas.md).
 """
 
 from __future__ import annotations
