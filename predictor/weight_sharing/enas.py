@@ -250,8 +250,9 @@ class EnasSearch:
 
     @torch.no_grad()
     def one_shot_accuracy(self, architecture: Architecture) -> float:
-        """Accuracy of `architecture` on the validation set (or its first `valid_images`) with the shared weights (in batches of 512:
-        the one-shot network normalizes with batch statistics, so the batch size is part of the score)."""
+        """Accuracy of `architecture` on the validation set (or its first `valid_images`) with the shared weights
+        (in batches of 512: the one-shot network normalizes with batch statistics, so the batch size is part of
+        the score)."""
         network = _SubNetwork(self.one_shot, architecture)
         return evaluate_accuracy(network, self.data, self.valid, batch_size=512, whole_batches_only=False)
 
