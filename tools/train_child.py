@@ -56,14 +56,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--protocol",
         choices=list(PROTOCOL_PRESETS),
-        help="training settings: benchmark (RMSProp 0.2, batch 256, BN decay 0.997) or small-data "
-        "(Adam 3e-3, batch 64, BN momentum 0.1) (default: benchmark for cifar10, small-data for digits)",
+        help="training settings: benchmark (RMSProp 0.2, batch 256, BN decay 0.997), small-data "
+        "(Adam 3e-3, batch 64, BN momentum 0.1) or cpu, the reduced CIFAR-10 protocol for a CPU (small-data's "
+        "optimiser, batch 64, stem 16, 2 epochs of the first 8,000 training images, 1,000 images scored per set) "
+        "(default: benchmark for cifar10, small-data for digits)",
     )
     run.add_argument(
         "--epochs",
-        type=cli.positive_int,
-        default=108,
-        help=f"training budget; the benchmark's are {EPOCH_BUDGETS} (default: %(default)s)",
+        type=cli.integer(1, 1000),
+        help=f"training budget, 1-1000; the benchmark's are {EPOCH_BUDGETS} (default: 108, or the protocol's)",
+    )
+    run.add_argument(
+        "--train-images",
+        type=cli.integer(1, 1_000_000),
+        help="train on the first N training images only (default: all, or the protocol's)",
+    )
+    run.add_argument(
+        "--eval-images",
+        type=cli.integer(1, 1_000_000),
+        help="score the first N images of each evaluation set only (default: all, or the protocol's)",
     )
     run.add_argument(
         "--cifar",
@@ -72,15 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder with cifar-10-batches-py/ (or that folder itself) (default: %(default)s)",
     )
     run.add_argument("--limit", type=cli.positive_int, help="train only the first N listed cells")
-    run.add_argument("--batch-size", type=cli.positive_int, help="images per step (default: the protocol's)")
     run.add_argument(
-        "--lr", type=cli.positive_real, help="base learning rate of the cosine schedule (default: the protocol's)"
+        "--batch-size", type=cli.integer(1, 4096), help="images per step, 1-4096 (default: the protocol's)"
+    )
+    run.add_argument(
+        "--lr",
+        type=cli.real(0.0, 10.0, low_inclusive=False),
+        help="base learning rate of the cosine schedule, in (0, 10] (default: the protocol's)",
     )
     run.add_argument(
         "--stem-channels",
-        type=cli.positive_int,
-        default=128,
-        help="channels of the stem, doubled at each stack; below 128 for quick runs (default: %(default)s)",
+        type=cli.integer(1, 1024),
+        help="channels of the stem, 1-1024, doubled at each stack; below 128 for quick runs "
+        "(default: 128, the benchmark's, or the protocol's)",
     )
     run.add_argument(
         "--seed",
@@ -153,15 +168,20 @@ def train(args: argparse.Namespace) -> int:
     except CifarNotFoundError as error:
         print(error, file=sys.stderr)
         return 2
-    overrides = {"batch_size": args.batch_size, "learning_rate": args.lr}
+    overrides = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "train_images": args.train_images,
+        "eval_images": args.eval_images,
+        "shape": None if args.stem_channels is None else NetworkShape(stem_channels=args.stem_channels),
+    }
     settings = VerifySettings(
         cifar_path=str(args.cifar),
         dataset=dataset,
         protocol=protocol_preset(
             args.protocol or DEFAULT_PROTOCOL[dataset],
-            epochs=args.epochs,
             seed=args.seed,
-            shape=NetworkShape(stem_channels=args.stem_channels),
             **{name: value for name, value in overrides.items() if value is not None},
         ),
         options=ExecutionOptions(

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import os
 import socket
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -28,7 +29,7 @@ from tqdm import tqdm
 from predictor.child.cell_lists import CellEntry
 from predictor.child.cifar import DeviceCifar
 from predictor.child.datasets import check_dataset, load_device_data
-from predictor.child.results_log import ResultsLog
+from predictor.child.results_log import ResultsLog, check_results_log
 from predictor.child.training import ExecutionOptions, TrainingProtocol, train_and_evaluate
 
 RAY_INSTALL_HINT = "Ray is not installed; install it with: pip install '.[ray]'  (or: pip install 'ray>=2.9')"
@@ -56,6 +57,15 @@ class VerifySummary:
 
 
 @functools.lru_cache(maxsize=1)
+def run_identity(settings: VerifySettings) -> dict:
+    """The settings a result line must match to count for this run, as they appear in the line."""
+    return json.loads(
+        json.dumps(
+            {"dataset": settings.dataset, "epochs": settings.protocol.epochs, "protocol": asdict(settings.protocol)}
+        )
+    )
+
+
 def _device_data(dataset: str, cifar_path: str, device: str) -> DeviceCifar:
     """The images on the device, loaded once per process and reused for every cell."""
     return load_device_data(dataset, cifar_path, device)
@@ -157,15 +167,35 @@ def verify_cells(
     ray_address: str | None = None,
     progress: bool = True,
 ) -> VerifySummary:
-    """Train every listed cell not yet in `out_path` (for this budget and dataset) and append its record there.
+    """Train every listed cell not yet in `out_path` (with these settings) and append its record there.
 
-    Raises CifarNotFoundError before training anything when the data is missing, and
-    RayUnavailableError when Ray is asked for but not installed.
+    Before anything is written it raises CifarNotFoundError when the data is missing,
+    NotAResultsLogError when `out_path` holds something else, SettingsMismatchError when it
+    holds results trained otherwise, ResultsLogBusyError when another run is writing to it,
+    and RayUnavailableError when Ray is asked for but not installed.
     """
     check_dataset(settings.dataset, settings.cifar_path)
+    check_results_log(out_path)
     log = ResultsLog(out_path)
-    log.repair()
-    finished = log.finished(settings.protocol.epochs, settings.dataset)
+    identity = run_identity(settings)
+    log.check_settings(identity)
+    if use_ray or ray_address:
+        _import_ray()
+    with log.locked():
+        log.repair()
+        return _train_pending(entries, settings, log, identity, use_ray, ray_address, progress)
+
+
+def _train_pending(
+    entries: Sequence[CellEntry],
+    settings: VerifySettings,
+    log: ResultsLog,
+    identity: dict,
+    use_ray: bool,
+    ray_address: str | None,
+    progress: bool,
+) -> VerifySummary:
+    finished = log.finished(identity)
     summary = VerifySummary()
     pending, seen = [], set()
     for entry in entries:
