@@ -9,7 +9,7 @@ epochs, time, images/s), Kendall tau and Spearman rho against the benchmark with
 95% interval, and how the cells the benchmark puts below 80% rank among ours.
 
 Two settings (any of their sizes can be overridden with the flags):
-  cpu  the reduced protocol (train_child --protocol cpu: stem 16, batch 64, 2 epochs of the first
+  cpu  the reduced protocol (train_child --protocol cpu: stem 16, batch 64, 1 epoch of the first
        8,000 training images, 1,000 images scored per set), M = 16, one torch thread
   gpu  the benchmark's protocol at stem 128: M = 32 cells at 4 and 12 epochs, then the 3 best of the
        sample's modules with three recorded repeats at 108 epochs (against their mean)
@@ -36,7 +36,7 @@ from predictor import cli
 from predictor.child.cell_lists import CellEntry
 from predictor.child.channels import NetworkShape
 from predictor.child.results_log import ResultsLog, is_done
-from predictor.child.training import EPOCH_BUDGETS, ExecutionOptions, protocol_preset
+from predictor.child.training import EPOCH_BUDGETS, PROTOCOL_PRESETS, ExecutionOptions, protocol_preset
 from predictor.child.verify import VerifySettings, run_identity, verify_cells
 from predictor.data.dataset import BLOWN_UP_ACCURACY, NASBench
 
@@ -56,7 +56,7 @@ class Setting:
 
 
 SETTINGS = {
-    "cpu": Setting(cells=16, preset="cpu", epochs=(3,), stem_channels=16, threads=1),
+    "cpu": Setting(cells=16, preset="cpu", epochs=(PROTOCOL_PRESETS["cpu"]["epochs"],), stem_channels=16, threads=1),
     "gpu": Setting(cells=32, preset="benchmark", epochs=(4, 12), stem_channels=128, long_cells=3),
 }
 

@@ -4,11 +4,14 @@ digits with the small-data protocol), or check the network's parameter counts ag
   python tools/train_child.py --check-params data/nasbench.hdf5
   python tools/train_child.py --cells top.json --epochs 108 --out results.jsonl
   python tools/train_child.py --dataset digits --cells top.json --epochs 6 --out digits.jsonl
+  python tools/train_child.py --protocol cpu --cells top.json --cifar data --out cpu.jsonl
 
 The cell list is the search command's JSON (or a CSV; see predictor/child/cell_lists.py).
 One JSON line per finished cell is appended to --out; running the same command again
-resumes, skipping cells already trained for that budget. Exit code: 0 when every cell
-trained, 1 when some failed (their lines hold the error), 2 for missing inputs.
+resumes, skipping cells already trained with the same settings (another setting is refused:
+pass another --out). Ends with a table of the cells and their metrics. Exit code: 0 when
+every cell trained, 1 when some failed (their lines hold the error) or on a one-line error
+(missing or damaged input, an --out that is not a results log or is in use), 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(PROTOCOL_PRESETS),
         help="training settings: benchmark (RMSProp 0.2, batch 256, BN decay 0.997), small-data "
         "(Adam 3e-3, batch 64, BN momentum 0.1) or cpu, the reduced CIFAR-10 protocol for a CPU (small-data's "
-        "optimiser, batch 64, stem 16, 2 epochs of the first 8,000 training images, 1,000 images scored per set) "
+        "optimiser, batch 64, stem 16, 1 epoch of the first 8,000 training images, 1,000 images scored per set) "
         "(default: benchmark for cifar10, small-data for digits)",
     )
     run.add_argument(
@@ -123,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     speed.add_argument("--cuda-graph", action="store_true", help="capture the train step as one CUDA graph (CUDA only)")
     speed.add_argument(
-        "--threads", type=cli.integer(1, 1024), help="CPU threads for torch, 1-1024 (default: torch's choice)"
+        "--threads",
+        type=cli.integer(1, 1024),
+        help="CPU threads for torch, 1-1024; more pay only on cores no other work uses (default: 1)",
     )
     speed.add_argument(
         "--ray",
@@ -137,12 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_params(path: Path, progress: bool) -> int:
     if not path.is_file():
-        print(
-            f"{path}: no such file (convert the tfrecord with tools/nasbench_tfrecord_converter.py, "
-            f"or pass a tfrecord)",
-            file=sys.stderr,
+        raise FileNotFoundError(
+            f"{path}: no such file (convert the tfrecord with tools/nasbench_tfrecord_converter.py, or pass a tfrecord)"
         )
-        return 2
     report = check_parameter_counts(path, progress=progress)
     for module_hash, expected, computed in report.mismatches[:20]:
         print(f"mismatch {module_hash}: dataset {expected:,}, network {computed}")
@@ -150,24 +152,28 @@ def check_params(path: Path, progress: bool) -> int:
     return 1 if report.mismatches else 0
 
 
-def train(args: argparse.Namespace) -> int:
+def same_file(a: Path, b: Path) -> bool:
     try:
-        entries = load_cell_list(args.cells)
-    except (OSError, ValueError) as error:
-        print(f"cannot read the cell list: {error}", file=sys.stderr)
-        return 2
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def train(args: argparse.Namespace) -> int:
+    entries = load_cell_list(args.cells)
     if args.limit is not None:
         entries = entries[: args.limit]
     invalid = invalid_entries(entries)
     if invalid:
         more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
-        print(f"error: {args.cells}: nothing trained, {invalid[0]}{more}; fix or remove it", file=sys.stderr)
-        return 2
+        raise ValueError(f"{args.cells}: nothing trained, {invalid[0]}{more}; fix or remove it")
+    if same_file(args.out, args.cells):
+        raise ValueError(f"--out {args.out} is the cell list --cells; pass another --out for the results")
     try:
         dataset = resolve_dataset(args.dataset, args.cifar)
     except CifarNotFoundError as error:
-        print(error, file=sys.stderr)
-        return 2
+        print(f"error: {error}\nhint: {error.hint}", file=sys.stderr)
+        return 1
     overrides = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -195,26 +201,39 @@ def train(args: argparse.Namespace) -> int:
     use_ray = args.ray or bool(args.ray_address)
     try:
         summary = verify_cells(entries, settings, args.out, use_ray, args.ray_address, progress=not args.no_progress)
-    except CifarNotFoundError as error:
-        print(error, file=sys.stderr)
-        return 2
     except RayUnavailableError:
         if args.ray_address:
-            print(f"{RAY_INSTALL_HINT}; --ray-address needs it.", file=sys.stderr)
-            return 2
+            raise ImportError(f"{RAY_INSTALL_HINT}; --ray-address needs it") from None
         print(f"{RAY_INSTALL_HINT}; training the cells one after another instead.", file=sys.stderr)
         summary = verify_cells(entries, settings, args.out, progress=not args.no_progress)
+    print(summary_table([summary.records[e.key] for e in entries if e.key in summary.records]))
     print(f"{summary.trained} trained, {summary.failed} failed, {summary.skipped} already done -> {args.out}")
     return 1 if summary.failed else 0
+
+
+def summary_table(records: list[dict]) -> str:
+    """One row per listed cell: its accuracies, size and time, or its error."""
+    header = f"{'cell':<32} {'status':<6} {'params':>11} {'train':>6} {'valid':>6} {'test':>6} {'time s':>8}"
+    rows = [header, "-" * len(header)]
+    for record in records:
+        if record.get("status") != "ok":
+            rows.append(f"{record['hash'][:32]:<32} {'error':<6} {record.get('error', '')[:60]}")
+            continue
+        rows.append(
+            f"{record['hash'][:32]:<32} {'ok':<6} {record['trainable_parameters']:>11,} "
+            f"{record['final_train_accuracy']:>6.4f} {record['final_validation_accuracy']:>6.4f} "
+            f"{record['final_test_accuracy']:>6.4f} {record['total_time']:>8.1f}"
+        )
+    return "\n".join(rows)
 
 
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.threads:
-        import torch
+    import torch
 
-        torch.set_num_threads(args.threads)
+    # One thread unless told: on shared cores more threads wait on each other (docs/child_training.md)
+    torch.set_num_threads(args.threads or 1)
     if args.check_params is not None:
         return check_params(args.check_params, progress=not args.no_progress)
     return train(args)

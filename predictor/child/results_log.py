@@ -116,10 +116,10 @@ class ResultsLog:
                     records.append(record)
         return records
 
-    def finished(self, identity: dict) -> set[str]:
-        """Hashes trained successfully with exactly these settings (`identity`: setting name -> value)."""
+    def finished(self, identity: dict) -> dict[str, dict]:
+        """Hash -> record of the cells trained successfully with exactly these settings (setting name -> value)."""
         return {
-            r["hash"]
+            r["hash"]: r
             for r in self.read()
             if is_done(r) and "hash" in r and all(r.get(name) == value for name, value in identity.items())
         }

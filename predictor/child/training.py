@@ -60,7 +60,7 @@ PROTOCOL_PRESETS = {
         bn_momentum=0.1,
         batch_size=64,
         eval_whole_batches_only=False,
-        epochs=2,
+        epochs=1,
         shape=NetworkShape(stem_channels=16),
         train_images=8_000,
         eval_images=1_000,

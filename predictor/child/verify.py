@@ -54,6 +54,7 @@ class VerifySummary:
     trained: int = 0
     failed: int = 0
     skipped: int = 0
+    records: dict[str, dict] = field(default_factory=dict)  # cell key -> its line (this run's, or the earlier one)
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,6 +111,7 @@ def _train_sequentially(
 
 def _file(record: dict, log: ResultsLog, summary: VerifySummary, cells: tqdm) -> None:
     log.append(record)
+    summary.records[record["hash"]] = record
     if record["status"] == "ok":
         summary.trained += 1
         cells.set_postfix(last=f"{record['hash'][:8]} val={record['final_validation_accuracy']:.4f}")
@@ -202,6 +204,8 @@ def _train_pending(
         key = entry.key
         if key in finished or key in seen:
             summary.skipped += 1
+            if key in finished:
+                summary.records[key] = finished[key]
         else:
             seen.add(key)
             pending.append(entry)
