@@ -75,24 +75,18 @@ def is_done(record: dict) -> bool:
     )
 
 
-def settings_difference(record: dict, identity: dict) -> str | None:
-    """The first setting in which `record` differs from `identity` (budgets aside), as 'name: file X, run Y'."""
+def settings_differences(record: dict, identity: dict, prefix: str = "") -> list[str]:
+    """Each setting in which `record` differs from `identity` (budgets aside), as 'name: file X, run Y'."""
+    differences = []
     for name, wanted in identity.items():
         if name in PER_LINE_SETTINGS:
             continue
         found = record.get(name)
         if isinstance(wanted, dict):
-            found = found if isinstance(found, dict) else {}
-            for key, value in wanted.items():
-                if key in PER_LINE_SETTINGS:
-                    continue
-                inner = settings_difference({key: found.get(key)}, {key: value})
-                if inner is not None:
-                    return f"{name}.{inner}"
-            continue
-        if found != wanted:
-            return f"{name}: file {found!r}, this run {wanted!r}"
-    return None
+            differences += settings_differences(found if isinstance(found, dict) else {}, wanted, f"{prefix}{name}.")
+        elif found != wanted:
+            differences.append(f"{prefix}{name}: file {found!r}, this run {wanted!r}")
+    return differences
 
 
 class ResultsLog:
@@ -129,10 +123,10 @@ class ResultsLog:
         for record in self.read():
             if not is_done(record):
                 continue
-            difference = settings_difference(record, identity)
-            if difference is not None:
+            differences = settings_differences(record, identity)
+            if differences:
                 raise SettingsMismatchError(
-                    f"{self.path}: holds results trained with other settings ({difference}); "
+                    f"{self.path}: holds results trained with other settings ({'; '.join(differences)}); "
                     f"rerun with the same settings to resume, or pass another --out"
                 )
 
