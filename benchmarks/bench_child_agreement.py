@@ -52,11 +52,10 @@ class Setting:
     stem_channels: int
     long_cells: int = 0
     long_epochs: int = 108
-    threads: int | None = None
 
 
 SETTINGS = {
-    "cpu": Setting(cells=16, preset="cpu", epochs=(PROTOCOL_PRESETS["cpu"]["epochs"],), stem_channels=16, threads=1),
+    "cpu": Setting(cells=16, preset="cpu", epochs=(PROTOCOL_PRESETS["cpu"]["epochs"],), stem_channels=16),
     "gpu": Setting(cells=32, preset="benchmark", epochs=(4, 12), stem_channels=128, long_cells=3),
 }
 
@@ -218,17 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-images", type=cli.integer(1, 40_000), help="(default: the protocol's)")
     parser.add_argument("--eval-images", type=cli.integer(1, 10_000), help="(default: the protocol's)")
     parser.add_argument("--batch-size", type=cli.integer(1, 4096), help="(default: the protocol's)")
+    parser.add_argument("--lr", type=cli.real(0.0, 10.0, low_inclusive=False), help="(default: the protocol's)")
     parser.add_argument("--seed", type=cli.seed, default=0, help="cell choice and training seed (default: 0)")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
-    parser.add_argument("--threads", type=cli.integer(1, 1024), help="torch threads (default: 1 for cpu)")
+    parser.add_argument("--threads", type=cli.integer(1, 1024), help="torch threads (default: 1)")
+    parser.add_argument("--report", action="store_true", help="train nothing: report on the cells --out holds so far")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
 
 def train_group(
-    candidates: list[Candidate], settings: VerifySettings, out: Path, progress: bool
+    candidates: list[Candidate], settings: VerifySettings, out: Path, progress: bool, train: bool = True
 ) -> list[tuple[Candidate, dict]]:
-    verify_cells([c.entry for c in candidates], settings, out, progress=progress)
+    """Each candidate with its result line; trains those `out` does not hold yet (unless `train` is False)."""
+    if train:
+        verify_cells([c.entry for c in candidates], settings, out, progress=progress)
     identity = run_identity(settings)
     done = {
         r["hash"]: r
@@ -236,9 +239,11 @@ def train_group(
         if is_done(r) and all(r.get(key) == value for key, value in identity.items())
     }
     missing = [c.entry.hash for c in candidates if c.entry.hash not in done]
-    if missing:
+    if missing and train:
         raise ValueError(f"{len(missing)} cell(s) failed to train (see their lines in {out}), e.g. {missing[0]}")
-    return [(c, done[c.entry.hash]) for c in candidates]
+    if missing:
+        print(f"\n{len(candidates) - len(missing)} of {len(candidates)} cells finished so far (--report)")
+    return [(c, done[c.entry.hash]) for c in candidates if c.entry.hash in done]
 
 
 @cli.entry_point
@@ -255,15 +260,13 @@ def main(argv: list[str] | None = None) -> int:
                 ("long_cells", args.long_cells),
                 ("long_epochs", args.long_epochs),
                 ("stem_channels", args.stem_channels),
-                ("threads", args.threads),
             )
             if value is not None
         },
     )
-    if setting.threads:
-        import torch
+    import torch
 
-        torch.set_num_threads(setting.threads)
+    torch.set_num_threads(args.threads or 1)  # more threads only pay on cores no other work uses
     with NASBench(args.data) as bench:
         table = benchmark_table(bench)
         chosen = [candidate(bench, table, r) for r in stratified_rows(table["val108"], setting.cells, args.seed)]
@@ -274,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             ("train_images", args.train_images),
             ("eval_images", args.eval_images),
             ("batch_size", args.batch_size),
+            ("learning_rate", args.lr),
         )
         if value is not None
     }
@@ -281,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"setting {args.setting}: {setting.cells} cells x budgets {list(setting.epochs)}"
         + (f", {setting.long_cells} best x {setting.long_epochs} epochs" if setting.long_cells else "")
-        + f"; preset {setting.preset}, stem {setting.stem_channels}, threads {setting.threads or 'torch default'}"
+        + f"; preset {setting.preset}, stem {setting.stem_channels}, {torch.get_num_threads()} torch thread(s)"
     )
     groups = [(epochs, chosen) for epochs in setting.epochs] + ([(setting.long_epochs, best)] if best else [])
     plots = []
@@ -294,7 +298,10 @@ def main(argv: list[str] | None = None) -> int:
             **overrides,
         )
         settings = VerifySettings(cifar_path=str(args.cifar), protocol=protocol, options=options)
-        rows = train_group(candidates, settings, args.out, progress=not args.no_progress)
+        rows = train_group(candidates, settings, args.out, not args.no_progress, train=not args.report)
+        if len(rows) < 3:
+            print(f"{epochs} epoch(s): {len(rows)} cell(s) finished, too few to compare")
+            continue
         budget = matching_budget(protocol, epochs)
         print_table(rows, budget, epochs)
         ours = np.array([record["final_validation_accuracy"] for _, record in rows])
