@@ -57,16 +57,13 @@ class VerifySummary:
     records: dict[str, dict] = field(default_factory=dict)  # cell key -> its line (this run's, or the earlier one)
 
 
-@functools.lru_cache(maxsize=1)
 def run_identity(settings: VerifySettings) -> dict:
     """The settings a result line must match to count for this run, as they appear in the line."""
-    return json.loads(
-        json.dumps(
-            {"dataset": settings.dataset, "epochs": settings.protocol.epochs, "protocol": asdict(settings.protocol)}
-        )
-    )
+    identity = {"dataset": settings.dataset, "epochs": settings.protocol.epochs, "protocol": asdict(settings.protocol)}
+    return json.loads(json.dumps(identity, allow_nan=False))
 
 
+@functools.lru_cache(maxsize=1)
 def _device_data(dataset: str, cifar_path: str, device: str) -> DeviceCifar:
     """The images on the device, loaded once per process and reused for every cell."""
     return load_device_data(dataset, cifar_path, device)
