@@ -15,13 +15,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from predictor import cli
+from predictor.child.datasets import DATASETS
 from predictor.search.recipes import RECIPES
-from predictor.search.registry import STRATEGIES, SURROGATES, StrategySettings
-from predictor.search.weight_sharing import command as weight_sharing
+from predictor.search.registry import STRATEGIES, StrategySettings
+from predictor.search.search_space import MAX_ZERO_OPS
 
 DEFAULT_DATA = Path("data/nasbench.hdf5")
 MAX_TOP_K = 10_000  # the top-k is a list of cells to train for real
-MAX_POISON = 32
+ENAS_EPOCHS = 24  # EnasConfig.epochs, repeated here so that parsing arguments does not import torch
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,7 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--checkpoint", type=Path, help="trained predictor: rank all 423,624 modules")
     mode.add_argument("--compare", help=f"comma-separated strategies to compare: {','.join(STRATEGIES)}")
     mode.add_argument("--select", choices=list(STRATEGIES), help="run one search and report the module it picks")
-    weight_sharing.add_arguments(parser, mode)
+    mode.add_argument(
+        "--weight-sharing", choices=["enas"], help="weight-sharing search on real images; writes --out (top-k JSON)"
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing output file (--out-topk, --out)")
     parser.add_argument(
         "--data",
@@ -93,16 +96,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     compare.add_argument(
         "--poison",
-        type=cli.integer(0, MAX_POISON),
+        type=cli.integer(0, MAX_ZERO_OPS),
         default=StrategySettings.poison,
         metavar="K",
-        help=f"add K useless zero ops (0..{MAX_POISON}) to every strategy's vertex op vocabulary (docs/poisoning.md)",
-    )
-    compare.add_argument(
-        "--surrogate",
-        choices=SURROGATES,
-        default=StrategySettings.pnas_surrogate,
-        help="surrogate of the progressive search pnas: the GCN or the PNAS encoder RNN (an LSTM over the cell)",
+        help=f"add K useless zero ops (0..{MAX_ZERO_OPS}) to every strategy's vertex op vocabulary (docs/poisoning.md)",
     )
     earlier = compare.add_mutually_exclusive_group()
     earlier.add_argument(
@@ -122,6 +119,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run the trials as Ray tasks on the cluster at ADDR (the data file must be at the same path on every node)",
     )
     compare.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    shared = parser.add_argument_group("weight-sharing search (--weight-sharing; also --seed, --top-k, --out, --data)")
+    shared.add_argument(
+        "--dataset", choices=DATASETS, default="digits", help="images to search on (default: digits, fixed split)"
+    )
+    shared.add_argument("--cifar", default="data", help="folder holding cifar-10-batches-py (--dataset cifar10)")
+    shared.add_argument(
+        "--epochs", type=cli.positive_int, default=ENAS_EPOCHS, help="ENAS epochs, warm-up included (>= 1)"
+    )
+    shared.add_argument("--device", default="auto", help="torch device (default: cuda when available, else cpu)")
     return parser.parse_args(argv)
 
 
@@ -152,7 +159,6 @@ def settings_from(args: argparse.Namespace) -> StrategySettings:
         exploration=args.exploration,
         paper_initial_queries=args.paper_initial_queries,
         poison=args.poison,
-        pnas_surrogate=args.surrogate,
     )
 
 
@@ -165,16 +171,19 @@ def select(args: argparse.Namespace) -> int:
     if not args.data.is_file():
         return _missing_data(args.data)
     benchmark = Benchmark.from_file(args.data)
-    strategy = build_strategy(args.select, settings_from(args))
-    print(selection_report(benchmark, strategy.describe(), run_trial(benchmark, strategy, args.budget, args.seed, 0)))
+    settings = settings_from(args)
+    strategy = build_strategy(args.select, settings)
+    result = run_trial(benchmark, strategy, args.budget, args.seed, 0, space=settings.space)
+    print(selection_report(benchmark, strategy.describe(), result))
     return 0
 
 
 def compare(args: argparse.Namespace) -> int:
+    from predictor.common.ray_support import RayUnavailableError, import_ray
     from predictor.data.dataset import NASBench
     from predictor.search.registry import build_strategy
     from predictor.search.report import summarize, table, write_outputs
-    from predictor.search.runner import RayUnavailableError, import_ray, run_comparison
+    from predictor.search.runner import run_comparison
     from predictor.search.trial_log import TrialWriter, read_trials, recorded_trials, run_identity
 
     names = [name.strip() for name in args.compare.split(",") if name.strip()]
@@ -227,6 +236,46 @@ def compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def weight_sharing_search(args: argparse.Namespace) -> int:
+    """ENAS on images; prints the chosen cells and writes them as a top-k list `tools/train_child.py --cells` reads
+    (`score` = the cell's one-shot validation accuracy, recorded accuracies from --data when it holds the cell)."""
+    import torch
+
+    from predictor.child.datasets import check_dataset, load_device_data
+    from predictor.common.device import resolve_device
+    from predictor.data.atomic import check_output
+    from predictor.search.topk import RankedModule, format_table, recorded_accuracies, write_top_k
+    from predictor.weight_sharing.enas import EnasConfig, EnasSearch
+
+    if args.out is None:
+        raise ValueError("--weight-sharing needs --out FILE.json (where the chosen cells go)")
+    check_output(args.out, force=args.force)
+    device = resolve_device(args.device)
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as error:
+        raise ValueError(f"--device {device} is not usable here ({str(error).splitlines()[0]})") from None
+    if device.type == "cpu":
+        torch.set_num_threads(1)  # the proxy network's tensors are tiny: threads only add synchronization
+    check_dataset(args.dataset, args.cifar)
+    data = load_device_data(args.dataset, args.cifar, device)
+    config = replace(EnasConfig(), epochs=args.epochs, warmup_epochs=min(EnasConfig.warmup_epochs, args.epochs - 1))
+    result = EnasSearch(data, replace(config, top_k=args.top_k), args.seed, progress=not args.no_progress).run()
+    cells = [derived.architecture.cell() for derived in result.derived]
+    recorded = recorded_accuracies(args.data, [cell.hash for cell in cells])
+    modules = [
+        RankedModule(
+            rank, cell.hash, cell.matrix.astype(int).tolist(), list(cell.ops), derived.one_shot_accuracy,
+            *recorded.get(cell.hash, (None, None)),
+        )
+        for rank, (cell, derived) in enumerate(zip(cells, result.derived), start=1)
+    ]  # fmt: skip
+    print(format_table(modules, note=f"score: one-shot validation accuracy on {args.dataset} (%), shared weights"))
+    write_top_k(args.out, modules, force=args.force)
+    print(f"ENAS on {args.dataset} ({device}): {len(modules)} cell(s) in {result.seconds:.0f} s; wrote {args.out}")
+    return 0
+
+
 def _missing_data(path: Path) -> int:
     print(f"error: {path} not found; convert a tfrecord first (tools/nasbench_tfrecord_converter.py)", file=sys.stderr)
     return 1
@@ -238,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.checkpoint:
         return rank_space(args)
     if args.weight_sharing:
-        return weight_sharing.run(args)
+        return weight_sharing_search(args)
     return select(args) if args.select else compare(args)
 
 

@@ -20,7 +20,7 @@ from predictor.data.labels import LabelSpec, parse_repeat
 from predictor.gcn import experiment
 from predictor.gcn.config import READOUTS, TrainConfig
 from predictor.gcn.engines import ENGINES
-from predictor.gcn.model import Predictor
+from predictor.gcn.fitted import Predictor
 from predictor.gcn.reporting import format_metrics, format_summary
 from predictor.gcn.two_stage import TwoStagePredictor
 

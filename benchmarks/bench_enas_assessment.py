@@ -14,9 +14,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 
 def _positive(text: str) -> int:
     value = int(text)
@@ -27,9 +24,9 @@ def _positive(text: str) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     from predictor.child.datasets import DATASETS
-    from predictor.search.weight_sharing.assessment import AssessmentConfig
-    from predictor.search.weight_sharing.enas import EnasConfig
-    from predictor.search.weight_sharing.standalone import ASSESSMENT_OVERRIDES
+    from predictor.weight_sharing.assessment import AssessmentConfig
+    from predictor.weight_sharing.enas import EnasConfig
+    from predictor.weight_sharing.standalone import ASSESSMENT_OVERRIDES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=DATASETS, default="digits", help="images (default: digits)")
@@ -64,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     from predictor.child.cifar import CifarNotFoundError
     from predictor.child.datasets import check_dataset, load_device_data
     from predictor.data.atomic import write_json
-    from predictor.search.weight_sharing.assessment import AssessmentConfig, format_report, run_assessment
-    from predictor.search.weight_sharing.enas import EnasConfig
-    from predictor.search.weight_sharing.standalone import standalone_protocol
+    from predictor.weight_sharing.assessment import AssessmentConfig, format_report, run_assessment
+    from predictor.weight_sharing.enas import EnasConfig
+    from predictor.weight_sharing.standalone import standalone_protocol
 
     torch.set_num_threads(args.threads)
     try:
@@ -91,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(report, args.out, force=args.force)
     print(f"wrote {args.out}")
     if args.plot:
-        from predictor.search.weight_sharing.plots import plot_assessment
+        from predictor.weight_sharing.plots import plot_assessment
 
         plot_assessment(report, args.plot, force=args.force)
         print(f"wrote {args.plot}")

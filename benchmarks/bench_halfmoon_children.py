@@ -14,14 +14,14 @@ import time
 
 import torch
 
-from predictor.search.halfmoon.children import (
+from predictor.halfmoon.children import (
     BatchedMLPs,
     ChildTraining,
     load_halfmoon,
     train_children,
     train_one_network,
 )
-from predictor.search.halfmoon.space import decode, sample_uniform
+from predictor.halfmoon.space import decode, sample_uniform
 
 
 def main() -> None:

@@ -19,14 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from predictor.data.atomic import atomic_output, write_json  # noqa: E402
-from predictor.data.dataset import NASBench  # noqa: E402
-from predictor.search.registry import STRATEGIES, StrategySettings  # noqa: E402
-from predictor.search.report import summarize, summary_json  # noqa: E402
-from predictor.search.runner import run_comparison  # noqa: E402
-from predictor.search.trial_log import TrialWriter, read_trials, run_identity  # noqa: E402
+from predictor.data.atomic import atomic_output, write_json
+from predictor.data.dataset import NASBench
+from predictor.search.registry import STRATEGIES, StrategySettings
+from predictor.search.report import summarize, summary_json
+from predictor.search.runner import run_comparison
+from predictor.search.trial_log import TrialWriter, read_trials, run_identity
 
 DEFAULT_STRATEGIES = "random,evolution,reinforce,pnas,pnas-rnn,predictor"
 REGRET_AT = 150

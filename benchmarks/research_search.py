@@ -4,7 +4,7 @@
         'pretrained={"config": {"pretraining_epochs": 3}}' 'initial-5={"initial": 5}'
 
 Variant keys: initial (random queries before the first fit, default 10), config (changes to the
-`search` recipe's TrainConfig), steps (optimiser steps per fit), schedule (refit phases, e.g.
+`search` recipe's TrainConfig), steps (optimizer steps per fit), schedule (refit phases, e.g.
 [[50, 1]]). Each prints the median queries to the top 0.1% over trials (a trial that never gets
 there counts as more than the budget) and regret@50 (percentage points, mean over trials), on the
 same trial seeds as `search.py --compare`.
@@ -19,17 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from predictor import cli  # noqa: E402
-from predictor.gcn.training import fit  # noqa: E402
-from predictor.search.benchmark import Benchmark  # noqa: E402
-from predictor.search.recipes import StepBudget, training_config  # noqa: E402
-from predictor.search.runner import run_trial  # noqa: E402
-from predictor.search.schedule import RetrainSchedule  # noqa: E402
-from predictor.search.statistics import queries_to_target, trial_curves  # noqa: E402
-from predictor.search.strategies.predictor_guided import PredictorGuidedSearch  # noqa: E402
-from predictor.search.surrogate import Surrogate  # noqa: E402
+from predictor import cli
+from predictor.gcn.training import fit
+from predictor.search.benchmark import Benchmark
+from predictor.search.recipes import StepBudget, training_config
+from predictor.search.runner import run_trial
+from predictor.search.schedule import RetrainSchedule
+from predictor.search.statistics import queries_to_target, trial_curves
+from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
+from predictor.search.surrogate import Surrogate
 
 
 def build(options: dict) -> PredictorGuidedSearch:

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from predictor.search.pool_mapping import NUM_OP_STATES, fixed_layout
+from predictor.common.errors import TooFewKeptError, TrainingDivergedError
+from predictor.data.encodings import EMPTY_SLOT, NUM_REAL_OPS, fixed_layout
+from predictor.search.strategies.evolution import RegularizedEvolution
+from predictor.search.strategies.parameter_ranking import ParameterRanking
+from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
+from predictor.search.strategies.progressive import ProgressiveSearch
+from predictor.search.strategies.random_search import RandomSearch
+from predictor.search.strategies.reinforce import Reinforce
+from predictor.search.surrogate import Surrogate, TwoStageSurrogate
 
 _ROWS, _COLS = np.triu_indices(7, 1)
 
@@ -18,7 +26,8 @@ _ROWS, _COLS = np.triu_indices(7, 1)
 def features(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
     fixed_adjacency, fixed_ops = fixed_layout(adjacency, operations, num_vertices)
     edges = fixed_adjacency[:, _ROWS, _COLS].astype(np.float64)
-    ops = np.eye(NUM_OP_STATES)[fixed_ops[:, 1:6].astype(np.int64)].reshape(len(edges), -1)
+    states = np.where(fixed_ops[:, 1:6] == EMPTY_SLOT, NUM_REAL_OPS, fixed_ops[:, 1:6]).astype(np.int64)
+    ops = np.eye(NUM_REAL_OPS + 1)[states].reshape(len(edges), -1)
     return np.hstack([edges, ops, np.ones((len(edges), 1))])
 
 
@@ -66,11 +75,11 @@ def ridge_two_stage(
     adjacency, operations, num_vertices, labels, classifier_config=None, regressor_config=None, seed: int = 0
 ) -> RidgeTwoStage:
     """Signature of `predictor.gcn.two_stage.fit_two_stage`: a ridge classifier of "above the median",
-    a ridge regressor on the modules above it; ValueError when fewer than two are above."""
+    a ridge regressor on the modules above it; TooFewKeptError when fewer than two are above."""
     labels = np.asarray(labels, dtype=np.float64)
     above = labels > np.median(labels)
     if above.sum() < 2:
-        raise ValueError("fewer than two modules above the threshold")
+        raise TooFewKeptError("fewer than two modules above the threshold")
     classifier = ridge_fit(adjacency, operations, num_vertices, above.astype(np.float64))  # seed ignored:
     regressor = ridge_fit(adjacency[above], operations[above], num_vertices[above], labels[above])  # deterministic
     return RidgeTwoStage(classifier, regressor)
@@ -78,7 +87,7 @@ def ridge_two_stage(
 
 def diverging_fit(adjacency, operations, num_vertices, labels, config=None, seed: int = 0) -> RidgeModel:
     """A `fit` whose training always diverges: the expected error a worker process must pass on as one line."""
-    raise ValueError("training diverged (non-finite loss); lower the learning rate")
+    raise TrainingDivergedError("training diverged (non-finite loss); lower the learning rate")
 
 
 @dataclass
@@ -89,3 +98,25 @@ class NaNModel:
         scores = np.linspace(0.8, 0.9, len(adjacency))
         scores[::7] = np.nan
         return scores
+
+
+def two_stage_surrogate() -> TwoStageSurrogate:
+    return TwoStageSurrogate(ridge_two_stage, ridge_fit, classifier_config=None, regressor_config=None)
+
+
+def make_strategies() -> dict:
+    """Every strategy with the ridge stand-in as its predictor (the settings the K = 0 replay was recorded with)."""
+    surrogate = Surrogate(ridge_fit)
+    return {
+        "random": RandomSearch(),
+        "params": ParameterRanking(),
+        "evolution": RegularizedEvolution(population_size=20, tournament_size=5),
+        "reinforce": Reinforce(),
+        "pnas": ProgressiveSearch(surrogate, beam_width=4),
+        "paper": PredictorGuidedSearch.one_shot(surrogate, initial_queries=30),
+        "paper-two-stage": PredictorGuidedSearch.one_shot(two_stage_surrogate(), initial_queries=30),
+        "predictor": PredictorGuidedSearch(surrogate, initial_queries=10),
+        "predictor-ucb": PredictorGuidedSearch(
+            Surrogate(ridge_fit, ensemble_size=3), initial_queries=10, exploration=1.0, name="predictor-ucb"
+        ),
+    }

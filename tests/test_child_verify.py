@@ -13,7 +13,8 @@ from predictor.child.cell_lists import CellEntry, load_cell_list
 from predictor.child.channels import NetworkShape
 from predictor.child.results_log import ResultsLog
 from predictor.child.training import METRIC_NAMES, ExecutionOptions, TrainingProtocol
-from predictor.child.verify import RayUnavailableError, VerifySettings, train_cell, verify_cells
+from predictor.child.verify import VerifySettings, train_cell, verify_cells
+from predictor.common.ray_support import RayUnavailableError
 from predictor.data.cell import Cell
 from tests.synthetic_cifar import write_synthetic_cifar
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from predictor.gcn.cross_validation import cross_validate, fold_indices
-from predictor.gcn.evaluation import classification_metrics, regression_metrics, summarise
+from predictor.gcn.evaluation import classification_metrics, regression_metrics, summarize
 from predictor.gcn.training import TrainConfig
 from tests.test_predictor_training import planted_labels, random_modules
 
@@ -33,7 +33,7 @@ def test_classification_metrics_on_known_values():
 
 
 def test_summary_is_mean_and_std():
-    summary = summarise([{"a": 1.0, "n": 3}, {"a": 3.0, "n": 3}])
+    summary = summarize([{"a": 1.0, "n": 3}, {"a": 3.0, "n": 3}])
     assert summary["a"] == {"mean": 2.0, "std": 1.0}
 
 

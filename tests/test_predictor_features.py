@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from predictor.data.cell import Cell
+from predictor.data.encodings import stacked as cells_to_arrays
 from predictor.gcn.features import (
-    cells_to_arrays,
     flat_encoding,
     one_hot_operations,
     pooling_weights,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from predictor.common.errors import TrainingDivergedError
 from predictor.gcn import pretraining
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.model import TrainingDivergedError
 from predictor.gcn.network import GCN
 from predictor.gcn.training import fit
 from tests.test_predictor_training import planted_labels, random_cells, random_modules

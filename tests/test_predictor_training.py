@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from predictor.data.cell import Cell, InvalidCellError
+from predictor.data.encodings import stacked as cells_to_arrays
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.features import cells_to_arrays
 from predictor.gcn.losses import objective
 from predictor.gcn.network import loss
 from predictor.gcn.runtime import flush_denormals

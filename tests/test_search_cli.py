@@ -23,7 +23,7 @@ from tests.search_stand_ins import ridge_fit
 
 def test_compare_writes_the_summary_curves_and_figure(sample_hdf5, tmp_path, capsys, monkeypatch):
     settings_from = search.settings_from  # the learned strategies fit the ridge stand-in, not the GCN: fast
-    monkeypatch.setattr(search, "settings_from", lambda args: replace(settings_from(args), fit=ridge_fit))
+    monkeypatch.setattr(search, "settings_from", lambda args: replace(settings_from(args), fit=ridge_fit, recipe=None))
     out = tmp_path / "summary.json"
     code = main(
         [
@@ -41,8 +41,6 @@ def test_compare_writes_the_summary_curves_and_figure(sample_hdf5, tmp_path, cap
             str(tmp_path),
             "--workers",
             "1",
-            "--recipe",
-            "default",
             "--initial-queries",
             "10",
             "--no-progress",
@@ -107,7 +105,7 @@ def test_unknown_strategy_is_refused(sample_hdf5, tmp_path, capsys):
 
 
 def test_results_do_not_depend_on_the_number_of_workers(sample_hdf5):
-    settings = StrategySettings(fit=ridge_fit, recipe="default", initial_queries=10)
+    settings = StrategySettings(fit=ridge_fit, recipe=None, initial_queries=10)
     names = ["random", "evolution", "predictor"]
     one = run_comparison(sample_hdf5, names, 30, 2, seed=3, workers=1, settings=settings, progress=False)
     two = run_comparison(sample_hdf5, names, 30, 2, seed=3, workers=2, settings=settings, progress=False)

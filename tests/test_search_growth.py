@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from predictor.data.cell import MAX_EDGES, Cell
-from predictor.search.growth import expansions, seed_cells, trimmed
+from predictor.search.growth import expansions, trimmed
+from predictor.search.search_space import SearchSpace
 
 
 def grow_all(cells: list[Cell]) -> dict[str, Cell]:
     grown = {}
     for cell in cells:
-        adjacency, operations, num_vertices = expansions(cell)
+        adjacency, operations, num_vertices = expansions(cell, 3)
         for a, o, v in zip(adjacency, operations, num_vertices):
             child = Cell.from_padded(a, o, v)
             assert child.num_vertices == cell.num_vertices + 1, "an expansion is already pruned"
@@ -22,7 +23,7 @@ def grow_all(cells: list[Cell]) -> dict[str, Cell]:
 
 def test_growing_the_seeds_reaches_every_cell_of_the_next_sizes():
     """Published counts of the space: 6 cells of 3 vertices, 84 of 4, 2441 of 5."""
-    seeds = seed_cells()
+    seeds = SearchSpace().seed_cells()
     assert len({cell.hash for cell in seeds}) == 6
     four = grow_all(seeds)
     assert len(four) == 84
@@ -33,7 +34,7 @@ def test_expansions_keep_the_parent_inside():
     parent = Cell.from_spec(
         [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
     )
-    adjacency, operations, num_vertices = expansions(parent)
+    adjacency, operations, num_vertices = expansions(parent, 3)
     assert len(adjacency) > 0
     assert np.all(adjacency[:, :3, :3] == parent.matrix[:3, :3])
     assert np.all(adjacency[:, 3, 4] == 1), "the new vertex feeds the output"

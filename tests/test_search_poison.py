@@ -11,9 +11,9 @@ import pytest
 from predictor.data.cell import Cell, InvalidCellError
 from predictor.search.benchmark import Benchmark
 from predictor.search.oracle import Oracle
-from predictor.search.poison import CHANCE_ACCURACY, CHANCE_ROW, Proposal, poisoned_module, poisoned_view
 from predictor.search.report import poisoned_query_share
 from predictor.search.runner import run_trial
+from predictor.search.search_space import CHANCE_ACCURACY, CHANCE_ROW, Proposal, SearchSpace
 from predictor.search.sequence_surrogate import SequenceFit
 from predictor.search.statistics import queries_to_target, trial_curves
 from predictor.search.strategies.base import Strategy
@@ -24,7 +24,7 @@ from predictor.search.strategies.random_search import RandomSearch
 from predictor.search.strategies.reinforce import Reinforce
 from predictor.search.surrogate import Surrogate
 from tests.search_fixtures import small_pool
-from tests.test_search_strategies import make_strategies
+from tests.search_stand_ins import make_strategies
 
 REFERENCE = Path(__file__).parent / "data" / "search_reference_k0.json"
 
@@ -56,8 +56,8 @@ def test_a_zero_op_answers_exactly_the_module_without_that_vertex(sample):
     n = int(sample.num_vertices[row])
     labels = [int(code) for code in sample.operations[row][:n]]
     labels[vertex] = 3
-    oracle = Oracle(sample, 5, np.random.default_rng(0))
-    answered, accuracy = oracle.query_proposal(Proposal.from_spec(sample.adjacency[row][:n, :n], labels))
+    oracle = Oracle(sample, 5, np.random.default_rng(0), SearchSpace(1))
+    answered, accuracy = oracle.query(Proposal.from_spec(sample.adjacency[row][:n, :n], labels))
     assert answered == smaller and oracle.edit_distances == [0] and oracle.poisoned == [True]
     assert accuracy in sample.validation_repeats[smaller]
     adjacency, operations, num_vertices, _ = oracle.training_arrays()  # a predictor learns from the poisoned cell
@@ -66,11 +66,11 @@ def test_a_zero_op_answers_exactly_the_module_without_that_vertex(sample):
 
 def test_a_zero_op_that_cuts_the_output_off_answers_chance(sample):
     proposal = Proposal.from_spec(np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]]), [-1, 4, -2])  # input -> zero -> output
-    oracle = Oracle(sample, 3, np.random.default_rng(0))
-    assert oracle.query_proposal(proposal) == (CHANCE_ROW, CHANCE_ACCURACY)
+    oracle = Oracle(sample, 3, np.random.default_rng(0), SearchSpace(2))
+    assert oracle.query(proposal) == (CHANCE_ROW, CHANCE_ACCURACY)
     assert not oracle.queried.any() and oracle.poisoned == [True]
     best = int(np.argmax(sample.mean_validation))
-    oracle.query(best)
+    oracle.query(oracle.pool_cell(best))
     curves = trial_curves(sample, oracle.rows, oracle.observed, 3)
     assert curves.incumbent_validation[0] == CHANCE_ACCURACY
     assert curves.incumbent_validation[1] == sample.mean_validation[best]
@@ -97,23 +97,20 @@ class SpyOracle(Oracle):
         super().__init__(*args, **kwargs)
         self.codes: list[int] = []
 
-    def query(self, row: int, *args) -> float:
-        self.codes += [int(c) for c in self.benchmark.operations[row][1 : self.benchmark.num_vertices[row] - 1]]
-        return super().query(row, *args)
-
-    def query_proposal(self, proposal):
-        self.codes += list(proposal.labels[1:-1])
-        return super().query_proposal(proposal)
+    def query(self, proposal):
+        if isinstance(proposal, Proposal):
+            self.codes += list(proposal.labels[1:-1])
+        return super().query(proposal)
 
 
 def poisonable(poison: int) -> dict[str, Strategy]:
-    rnn = Surrogate(SequenceFit(poison, steps=20))
+    rnn = Surrogate(SequenceFit(SearchSpace(poison).num_ops, steps=20))
     return {
-        "random": RandomSearch(poison),
-        "evolution": RegularizedEvolution(population_size=10, tournament_size=3, poison=poison),
-        "reinforce": Reinforce(poison=poison),
-        "pnas": ProgressiveSearch(rnn, beam_width=3, poison=poison),
-        "predictor": PredictorGuidedSearch(rnn, initial_queries=10, poison=poison),
+        "random": RandomSearch(),
+        "evolution": RegularizedEvolution(population_size=10, tournament_size=3),
+        "reinforce": Reinforce(),
+        "pnas": ProgressiveSearch(rnn, beam_width=3),
+        "predictor": PredictorGuidedSearch(rnn, initial_queries=10),
     }
 
 
@@ -122,7 +119,7 @@ def test_proposals_hold_poison_only_when_the_vocabulary_has_it(sample, name):
     pool = small_pool(sample, 300)
     seen = {}
     for poison in (0, 2):
-        oracle = SpyOracle(pool, 40, np.random.default_rng(0))
+        oracle = SpyOracle(pool, 40, np.random.default_rng(0), SearchSpace(poison))
         poisonable(poison)[name].run(oracle, np.random.default_rng(1))
         seen[poison] = oracle
         assert oracle.num_queries == 40 and len(oracle.poisoned) == 40
@@ -133,24 +130,25 @@ def test_proposals_hold_poison_only_when_the_vocabulary_has_it(sample, name):
 
 
 class PoisonedRandomModules(Strategy):
-    """Stand-in: random pool modules with ops redrawn among 3 + K; told to avoid poison, it redraws them."""
+    """Stand-in: random pool modules drawn through the space; told to avoid zero ops, it redraws them."""
 
-    def __init__(self, poison: int, avoid: bool):
-        self.poison, self.avoid = poison, avoid
+    def __init__(self, avoid: bool):
+        self.avoid = avoid
 
     def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
         b = oracle.benchmark
         while not oracle.exhausted:
             row = rng.choice(oracle.unqueried_rows())
-            proposal = poisoned_module(b.adjacency[row], b.operations[row], b.num_vertices[row], self.poison, rng)
-            if not (self.avoid and proposal.poisoned):
-                oracle.query_proposal(proposal)
+            proposal = oracle.space.sample_of_row(b.adjacency[row], b.operations[row], b.num_vertices[row], rng)
+            if not (self.avoid and proposal.holds_zero_op()):
+                oracle.query(proposal)
 
 
 def test_a_strategy_that_avoids_poison_gets_a_poisoned_share_of_zero(sample):
     pool = small_pool(sample, 300)
-    avoiding = [run_trial(pool, PoisonedRandomModules(4, avoid=True), 30, 0, trial) for trial in range(3)]
-    careless = [run_trial(pool, PoisonedRandomModules(4, avoid=False), 30, 0, trial) for trial in range(3)]
+    space = SearchSpace(4)
+    avoiding = [run_trial(pool, PoisonedRandomModules(avoid=True), 30, 0, trial, space=space) for trial in range(3)]
+    careless = [run_trial(pool, PoisonedRandomModules(avoid=False), 30, 0, trial, space=space) for trial in range(3)]
     assert poisoned_query_share(avoiding, 30) == (0.0, 0.0)
     first, last = poisoned_query_share(careless, 30)
     expected = 1 - np.mean((3 / 7) ** (pool.num_vertices.astype(int) - 2))  # P(at least one zero op)
@@ -159,12 +157,11 @@ def test_a_strategy_that_avoids_poison_gets_a_poisoned_share_of_zero(sample):
 
 def test_poisoned_view_draws_ops_uniformly_among_real_and_zero_ops(sample):
     rows = np.flatnonzero(sample.num_vertices == 7)[:4000]
-    operations, poisoned = poisoned_view(
-        sample.adjacency[rows], sample.operations[rows], sample.num_vertices[rows], 2, np.random.default_rng(0)
+    operations = SearchSpace(2).pool_view(
+        sample.adjacency[rows], sample.operations[rows], sample.num_vertices[rows], np.random.default_rng(0)
     )
     interior = operations[:, 1:6]
     assert np.isclose((interior >= 3).mean(), 2 / 5, atol=0.01)
-    assert np.array_equal(poisoned, (interior >= 3).any(axis=1))
     clean = interior < 3
     assert np.array_equal(interior[clean], sample.operations[rows][:, 1:6][clean]), "real ops keep the module's"
 
@@ -234,3 +231,18 @@ def test_a_surrogate_learns_from_chance_answers_while_fewer_than_two_are_sound(s
     Surrogate(fit).train(*arrays, np.array([CHANCE_ACCURACY, CHANCE_ACCURACY, 0.93]), np.random.default_rng(0))
     Surrogate(fit).train(*arrays, np.array([CHANCE_ACCURACY, 0.92, 0.93]), np.random.default_rng(0))
     assert fit.calls == [3, 2]
+
+
+def test_no_strategy_has_a_code_path_of_its_own_for_zero_ops():
+    """Strategies see the vocabulary only through the search space: no name of theirs speaks of poison or zero ops."""
+    import ast
+
+    from tests.conftest import REPO
+
+    offending = []
+    for path in sorted((REPO / "predictor" / "search" / "strategies").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = getattr(node, "id", None) or getattr(node, "attr", None) or getattr(node, "arg", None) or ""
+            if "poison" in name.lower() or "zero" in name.lower():
+                offending.append(f"{path.name}:{node.lineno} {name}")
+    assert not offending

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from predictor.data.cell import Cell
+from predictor.data.encodings import fixed_layout
 from predictor.search.benchmark import Benchmark
-from predictor.search.pool_mapping import PoolMapper, fixed_layout
+from predictor.search.pool_mapping import PoolMapper
+from predictor.search.search_space import SearchSpace
 from tests.search_fixtures import small_pool
 
 
@@ -51,13 +53,13 @@ def mapper(pool) -> PoolMapper:
 
 def outside_cells(pool: Benchmark, count: int) -> list[Cell]:
     """Valid cells of the sample that this small pool does not hold."""
-    from predictor.search.specs import mutate, spec_of_row
-
-    rng = np.random.default_rng(0)
+    rng, space = np.random.default_rng(0), SearchSpace()
     cells = []
     while len(cells) < count:
         row = int(rng.integers(len(pool)))
-        _, cell = mutate(spec_of_row(pool.adjacency[row], pool.operations[row], int(pool.num_vertices[row]), rng), rng)
+        spec = space.spec_of_row(pool.adjacency[row], pool.operations[row], int(pool.num_vertices[row]), rng)
+        _, proposal = space.mutate(spec, rng)
+        cell = Cell.from_spec(proposal.matrix, list(proposal.labels))
         if pool.row(cell.hash) is None:
             cells.append(cell)
     return cells

@@ -5,44 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from predictor.common.errors import TooFewKeptError, TrainingDivergedError
 from predictor.search.benchmark import Benchmark
-from predictor.search.oracle import BudgetExhaustedError, Oracle, RepeatedQueryError
+from predictor.search.oracle import BudgetExhaustedError, Oracle
 from predictor.search.runner import run_trial
 from predictor.search.schedule import RetrainSchedule
 from predictor.search.statistics import trial_curves
-from predictor.search.strategies.evolution import RegularizedEvolution
 from predictor.search.strategies.parameter_ranking import ParameterRanking
 from predictor.search.strategies.predictor_guided import PredictorGuidedSearch
-from predictor.search.strategies.progressive import ProgressiveSearch
 from predictor.search.strategies.random_search import RandomSearch
-from predictor.search.strategies.reinforce import Reinforce
 from predictor.search.surrogate import Surrogate, TwoStageSurrogate
 from tests.search_fixtures import small_pool
-from tests.search_stand_ins import FitRecorder, ridge_fit, ridge_two_stage
+from tests.search_stand_ins import (
+    FitRecorder,
+    diverging_fit,
+    make_strategies,
+    ridge_fit,
+    ridge_two_stage,
+    two_stage_surrogate,
+)
 
 POOL_SIZE = 400
 BUDGET = 60
-
-
-def two_stage_surrogate() -> TwoStageSurrogate:
-    return TwoStageSurrogate(ridge_two_stage, ridge_fit, classifier_config=None, regressor_config=None)
-
-
-def make_strategies() -> dict:
-    surrogate = Surrogate(ridge_fit)
-    return {
-        "random": RandomSearch(),
-        "params": ParameterRanking(),
-        "evolution": RegularizedEvolution(population_size=20, tournament_size=5),
-        "reinforce": Reinforce(),
-        "pnas": ProgressiveSearch(surrogate, beam_width=4),
-        "paper": PredictorGuidedSearch.one_shot(surrogate, initial_queries=30),
-        "paper-two-stage": PredictorGuidedSearch.one_shot(two_stage_surrogate(), initial_queries=30),
-        "predictor": PredictorGuidedSearch(surrogate, initial_queries=10),
-        "predictor-ucb": PredictorGuidedSearch(
-            Surrogate(ridge_fit, ensemble_size=3), initial_queries=10, exploration=1.0, name="predictor-ucb"
-        ),
-    }
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +94,23 @@ def test_two_stage_queries_what_its_classifier_keeps_first(pool):
 
 def test_two_stage_falls_back_to_a_regressor_when_too_few_modules_are_kept(pool):
     def keeps_nothing(*args, **kwargs):
-        raise ValueError("the classifier keeps 0 modules")
+        raise TooFewKeptError("the classifier keeps 0 modules")
 
     fit = FitRecorder(calls=[])
     surrogate = TwoStageSurrogate(keeps_nothing, fit, classifier_config=None, regressor_config=None)
     result = run_trial(pool, PredictorGuidedSearch.one_shot(surrogate, initial_queries=20), 40, 0, 0)
     assert fit.calls == [20] and len(result.rows) == 40
+
+
+def test_a_diverged_two_stage_fit_is_an_error_not_a_fallback(pool):
+    def diverges(*args, **kwargs):
+        raise TrainingDivergedError("the loss is nan at epoch 3")
+
+    surrogate = TwoStageSurrogate(diverges, ridge_fit, classifier_config=None, regressor_config=None)
+    with pytest.raises(TrainingDivergedError):
+        run_trial(pool, PredictorGuidedSearch.one_shot(surrogate, initial_queries=20), 40, 0, 0)
+    with pytest.raises(TrainingDivergedError):
+        run_trial(pool, PredictorGuidedSearch(Surrogate(diverging_fit), initial_queries=10), 40, 0, 0)
 
 
 def test_iterative_search_refits_on_everything_queried(pool):
@@ -136,15 +131,14 @@ def test_learned_ranking_beats_random_on_a_larger_pool(sample):
     assert np.mean(learned) > np.mean(random) + 0.005
 
 
-def test_oracle_refuses_queries_past_the_budget_and_repeats(pool):
+def test_oracle_refuses_queries_past_the_budget_and_answers_a_module_once(pool):
     oracle = Oracle(pool, budget=2, rng=np.random.default_rng(0))
-    oracle.query(0)
-    with pytest.raises(RepeatedQueryError):
-        oracle.query(0)
-    oracle.query(1)
+    assert oracle.query(oracle.pool_cell(0))[0] == 0
+    again, _ = oracle.query(oracle.pool_cell(0))  # the pool rule: the nearest unqueried module
+    assert again != 0 and oracle.edit_distances[0] == 0 and oracle.edit_distances[1] > 0
     assert oracle.exhausted
     with pytest.raises(BudgetExhaustedError):
-        oracle.query(2)
+        oracle.query(oracle.pool_cell(2))
 
 
 def test_oracle_draws_among_stored_repeats(sample):
@@ -153,6 +147,7 @@ def test_oracle_draws_among_stored_repeats(sample):
     row = rows[0]
     seen = set()
     for seed in range(40):
-        seen.add(Oracle(sample, 1, np.random.default_rng(seed)).query(row))
+        oracle = Oracle(sample, 1, np.random.default_rng(seed))
+        seen.add(oracle.query(oracle.pool_cell(row))[1])
     stored = set(sample.validation_repeats[row].tolist())
     assert seen <= stored and len(seen) > 1

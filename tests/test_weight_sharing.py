@@ -14,15 +14,15 @@ import torch
 from predictor.child.channels import NetworkShape
 from predictor.child.network import build_network
 from predictor.data.cell import INTERIOR_OPS, Cell
-from predictor.search.weight_sharing.architecture import (
+from predictor.weight_sharing.architecture import (
     NOISE,
     ZERO,
     Architecture,
     op_set,
     random_architecture,
 )
-from predictor.search.weight_sharing.one_shot import FixedWidthNetwork, OneShotNetwork, UselessOp, inherit_weights
-from predictor.search.weight_sharing.policy import PolicyGradient, PolicySettings, enas_controller
+from predictor.weight_sharing.one_shot import FixedWidthNetwork, OneShotNetwork, UselessOp, inherit_weights
+from predictor.weight_sharing.policy import PolicyGradient, PolicySettings, enas_controller
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = NetworkShape(stem_channels=8)
@@ -116,7 +116,7 @@ def digits():
 
 
 def _short_search(digits, useless: int):
-    from predictor.search.weight_sharing.enas import EnasConfig, EnasSearch
+    from predictor.weight_sharing.enas import EnasConfig, EnasSearch
 
     config = EnasConfig(
         epochs=2, warmup_epochs=1, controller_steps=3, derive_samples=20, top_k=3, useless_ops=useless, shape=TINY
@@ -168,7 +168,7 @@ def _chain(op: str) -> Architecture:
 
 def test_stand_alone_training_runs_any_op_set_through_the_child_protocol(one_thread, digits):
     """The fixed-width network of a cell trains by the assessment's protocol: a conv learns the digits, `zero` cannot."""
-    from predictor.search.weight_sharing.standalone import standalone_protocol, train_fixed_width
+    from predictor.weight_sharing.standalone import standalone_protocol, train_fixed_width
 
     protocol = standalone_protocol(shape=TINY)
     learned = train_fixed_width(_chain("conv3x3-bn-relu"), digits, protocol)

@@ -15,34 +15,20 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from predictor.data.atomic import OutputExistsError, write_json
-from predictor.search.halfmoon.children import ChildTraining, load_halfmoon
-from predictor.search.halfmoon.report import method_summary, plot, table
-from predictor.search.halfmoon.search import METHODS, ControllerSettings, make_search, run_lockstep
-
-
-def bounded(kind: type, low: float, high: float | None = None):
-    """An argparse type: a `kind` in [low, high]."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be in [{low}, {high if high is not None else 'inf'}], got {text}")
-        return value
-
-    return parse
+from predictor import cli
+from predictor.data.atomic import check_output, write_json
+from predictor.halfmoon.children import ChildTraining, load_halfmoon
+from predictor.halfmoon.report import method_summary, plot, table
+from predictor.halfmoon.search import METHODS, ControllerSettings, make_search, run_lockstep
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--rollouts", type=bounded(int, 1), default=5000, help="children sampled per search (default: %(default)s)"
+        "--rollouts", type=cli.positive_int, default=5000, help="children sampled per search (default: %(default)s)"
     )
     parser.add_argument(
-        "--seeds", type=bounded(int, 1), default=5, help="searches per method, seeds 0..N-1 (default: %(default)s)"
+        "--seeds", type=cli.positive_int, default=5, help="searches per method, seeds 0..N-1 (default: %(default)s)"
     )
     parser.add_argument(
         "--methods",
@@ -51,31 +37,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--per-update",
-        type=bounded(int, 1),
+        type=cli.positive_int,
         default=50,
         help="rollouts per controller update, trained as one batch (default: %(default)s)",
     )
     parser.add_argument(
         "--child-epochs",
-        type=bounded(int, 1),
+        type=cli.positive_int,
         default=ChildTraining.epochs,
         help="epochs of every child's training (default: %(default)s)",
     )
     parser.add_argument(
         "--learning-rate",
-        type=bounded(float, 1e-6, 10.0),
+        type=cli.real(1e-6, 10.0),
         default=ControllerSettings.learning_rate,
         help="controller's Adam learning rate (default: %(default)s)",
     )
     parser.add_argument(
         "--entropy-weight",
-        type=bounded(float, 0.0, 10.0),
+        type=cli.real(0.0, 10.0),
         default=ControllerSettings.entropy_weight,
         help="entropy bonus at the start (default: %(default)s)",
     )
     parser.add_argument(
         "--entropy-decay",
-        type=bounded(float, 0.0, 1.0),
+        type=cli.probability,
         default=ControllerSettings.entropy_decay,
         help="factor on the entropy bonus per rollout (default: %(default)s)",
     )
@@ -86,11 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON output; the plot goes beside it with .png (default: %(default)s)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    parser.add_argument("--threads", type=bounded(int, 1, 256), default=1, help="torch threads (default: %(default)s)")
+    parser.add_argument("--threads", type=cli.integer(1, 256), default=1, help="torch threads (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     methods = [name.strip() for name in args.methods.split(",") if name.strip()]
@@ -99,10 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown methods {unknown}; choose from {', '.join(METHODS)}", file=sys.stderr)
         return 2
     figure = args.out.with_suffix(".png")
-    existing = [path for path in (args.out, figure) if path.exists()]
-    if existing and not args.force:
-        print(f"error: {existing[0]} exists; pass --force to overwrite it (or choose another --out)", file=sys.stderr)
-        return 2
+    for path in (args.out, figure):
+        check_output(path, force=args.force)
 
     import torch
 
@@ -121,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = [method_summary(result) for result in results]
     payload = {
         "settings": {
-            **{key: value for key, value in vars(args).items() if key not in ("out", "force", "no_progress")},
+            **{key: value for key, value in vars(args).items() if key not in ("out", "force", "no_progress", "debug")},
             "child_training": asdict(training),
             "controller": asdict(controller),
         },
@@ -132,12 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "seconds": time.perf_counter() - started,
     }
-    try:
-        write_json(payload, args.out, force=args.force)
-        plot(results, figure, force=args.force)
-    except OutputExistsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    write_json(payload, args.out, force=args.force)
+    plot(results, figure, force=args.force)
     print(table(summaries))
     for summary in summaries:
         for seed in summary["per_seed"]:

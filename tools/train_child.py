@@ -27,7 +27,8 @@ from predictor.child.cifar import CifarNotFoundError
 from predictor.child.datasets import DATASETS, DEFAULT_PROTOCOL, resolve_dataset
 from predictor.child.param_check import check_parameter_counts
 from predictor.child.training import EPOCH_BUDGETS, PROTOCOL_PRESETS, ExecutionOptions, protocol_preset
-from predictor.child.verify import RAY_INSTALL_HINT, RayUnavailableError, VerifySettings, verify_cells
+from predictor.child.verify import VerifySettings, verify_cells
+from predictor.common.ray_support import RAY_INSTALL_HINT, RayUnavailableError
 
 
 def build_parser() -> argparse.ArgumentParser:

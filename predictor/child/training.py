@@ -37,6 +37,8 @@ from predictor.child.cifar import DeviceCifar, ShuffledBatches, Split
 from predictor.child.network import BN_MOMENTUM, build_network, trainable_parameters
 from predictor.child.optim import TFRMSprop
 from predictor.child.train_step import CudaGraphStep, TrainStep, warm_up_and_undo
+from predictor.common.device import resolve_device
+from predictor.common.errors import TrainingDivergedError
 from predictor.data.cell import Cell
 
 EPOCH_BUDGETS = (4, 12, 36, 108)
@@ -66,10 +68,6 @@ PROTOCOL_PRESETS = {
         eval_images=1_000,
     ),
 }
-
-
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or infinite."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +123,7 @@ class ExecutionOptions:
     cuda_graph: bool = False  # capture the train step as a CUDA graph (CUDA only, ignored elsewhere)
 
     def resolved(self) -> ExecutionOptions:
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = str(resolve_device(self.device))
         on_cuda = torch.device(device).type == "cuda"
         return ExecutionOptions(
             device=device,

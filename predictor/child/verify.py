@@ -31,12 +31,7 @@ from predictor.child.cifar import DeviceCifar
 from predictor.child.datasets import check_dataset, load_device_data
 from predictor.child.results_log import ResultsLog, check_results_log
 from predictor.child.training import ExecutionOptions, TrainingProtocol, train_and_evaluate
-
-RAY_INSTALL_HINT = "Ray is not installed; install it with: pip install '.[ray]'  (or: pip install 'ray>=2.9')"
-
-
-class RayUnavailableError(ImportError):
-    """--ray was asked for but Ray cannot be imported."""
+from predictor.common.ray_support import import_ray
 
 
 @dataclass(frozen=True)
@@ -118,14 +113,6 @@ def _file(record: dict, log: ResultsLog, summary: VerifySummary, cells: tqdm) ->
     cells.update(1)
 
 
-def _import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise RayUnavailableError(RAY_INSTALL_HINT) from None
-    return ray
-
-
 def _train_with_ray(
     pending: Sequence[CellEntry],
     settings: VerifySettings,
@@ -135,7 +122,7 @@ def _train_with_ray(
     address: str | None,
 ) -> None:
     """One Ray task per cell, each a call of `train_cell`; results are filed as they complete."""
-    ray = _import_ray()
+    ray = import_ray()
     ray.init(address=address, ignore_reinit_error=True)
     gpus = ray.cluster_resources().get("GPU", 0)
     remote_train = ray.remote(num_gpus=1 if gpus else 0)(train_cell)

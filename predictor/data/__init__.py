@@ -1,6 +1,8 @@
 """The data wing: everything about the benchmark's cells and records, no learning.
 
 - `cell`, `graph`   the immutable validated `Cell` and the official module hash
+- `encodings`       every other form of a cell: padded arrays, the fixed 7-slot layout, raw specs,
+                    controller decisions, layout keys and edit codes
 - `records`, `model_metrics`   TFRecord framing (CRC32C) and the ModelMetrics protobuf
 - `schema`          the one HDF5 schema (dataset names, metrics axes)
 - `convert`         tfrecord -> HDF5, in worker processes

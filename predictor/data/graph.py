@@ -89,30 +89,6 @@ def hash_module(matrix: np.ndarray, labels: Sequence[int]) -> str:
     return hashlib.md5(str(sorted(hashes)).encode()).hexdigest()
 
 
-def output_in_last_slot(
-    adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray, empty_op: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Padded graphs (output at V-1, as in the HDF5 layout) with the output moved to the last slot.
-
-    Input and interior vertices keep their slots; the slots a smaller graph does not use hold no
-    edges and the op code `empty_op`, so that the same position always means the same role.
-    Returns int8 (adjacency (n, S, S), operations (n, S)).
-    """
-    adjacency, operations = np.asarray(adjacency), np.asarray(operations)
-    num_vertices = np.asarray(num_vertices).astype(np.int64)
-    fixed_adjacency = np.zeros(adjacency.shape, dtype=np.int8)
-    fixed_ops = np.full(operations.shape, empty_op, dtype=np.int8)
-    last = adjacency.shape[-1] - 1
-    for v in np.unique(num_vertices):
-        rows = np.flatnonzero(num_vertices == v)
-        interior = slice(0, v - 1)
-        fixed_adjacency[np.ix_(rows, range(v - 1), range(v - 1))] = adjacency[rows, interior, interior]
-        fixed_adjacency[rows, : v - 1, last] = adjacency[rows, : v - 1, v - 1]
-        fixed_ops[rows, : v - 1] = operations[rows, : v - 1]
-        fixed_ops[rows, last] = operations[rows, v - 1]
-    return fixed_adjacency, fixed_ops
-
-
 def rows_by_hash(hashes: Sequence[bytes] | np.ndarray) -> dict[bytes, int]:
     """Module hash (S32 bytes) -> its row, for the hashes of a file, a space or a pool."""
     return {module_hash: row for row, module_hash in enumerate(np.asarray(hashes).tolist())}

@@ -9,10 +9,12 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from predictor.data.encodings import NUM_REAL_OPS
+
 TASKS = ("regression", "classification")
 READOUTS = ("mean", "mean-output")
 
-# Label normalisation of the reference implementation (mean / std of 108-epoch validation accuracy).
+# Label normalization of the reference implementation (mean / std of 108-epoch validation accuracy).
 PAPER_LABEL_MEAN = 0.908192
 PAPER_LABEL_STD = 0.023961
 
@@ -27,19 +29,19 @@ class TrainConfig:
     readout_hidden: int = 128
     dropout: float = 0.1
     readout: str = "mean"  # "mean" (paper) or "mean-output": also the output vertex's features
-    num_op_types: int = 3  # operations besides input and output (op codes 0 .. num_op_types - 1)
+    num_op_types: int = NUM_REAL_OPS  # operations besides input and output (op codes 0 .. num_op_types - 1)
     pretraining_epochs: int = 0  # self-supervised epochs of the graph layers over the whole space (0: none)
-    # optimisation (Adam with L2 weight decay, cosine annealing per epoch, reshuffled batches, last one dropped)
+    # optimization (Adam with L2 weight decay, cosine annealing per epoch, reshuffled batches, last one dropped)
     epochs: int = 300
     batch_size: int = 10
     lr: float = 1e-4
     weight_decay: float = 1e-3
     # objective
     task: str = "regression"
-    regression_weight: float = 1.0  # weight of the MSE on normalised labels (0: ranking loss alone)
-    label_floor: float | None = None  # clip normalised training targets from below (e.g. -2); None = no clipping
+    regression_weight: float = 1.0  # weight of the MSE on normalized labels (0: ranking loss alone)
+    label_floor: float | None = None  # clip normalized training targets from below (e.g. -2); None = no clipping
     ranking_weight: float = 0.0  # weight of the pairwise logistic ranking loss (0: none)
-    ranking_temperature: float = 0.5  # of the ranking loss, in normalised-label units
+    ranking_temperature: float = 0.5  # of the ranking loss, in normalized-label units
     threshold: float = 0.91  # classification: accuracy above which a module is "good"
     # runtime
     device: str = "auto"  # "auto" = cuda if available, else cpu
@@ -79,7 +81,7 @@ class TrainConfig:
 
         Out-of-fold Kendall tau, mean over 5 training sets (the paper setting: 0.542):
           lr 1e-3 instead of 1e-4 (the paper's rate leaves the network under-trained)      0.637
-          + normalised labels floored at -2 std (accuracy 0.860), so that the few very
+          + normalized labels floored at -2 std (accuracy 0.860), so that the few very
             poor modules no longer dominate the squared error                               0.689
           + pairwise logistic ranking loss (weight 1, temperature 0.5) beside the MSE,
             readout of the vertex mean and the output vertex's features side by side        0.724

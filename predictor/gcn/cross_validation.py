@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.evaluation import classification_metrics, regression_metrics, summarise
+from predictor.gcn.evaluation import classification_metrics, regression_metrics, summarize
 from predictor.gcn.training import fit
 
 
@@ -19,7 +19,7 @@ class CrossValidation:
 
     @property
     def summary(self) -> dict[str, dict[str, float]]:
-        return summarise(self.folds)
+        return summarize(self.folds)
 
     def to_dict(self) -> dict:
         return {"folds": self.folds, "summary": self.summary, "pooled": self.pooled}

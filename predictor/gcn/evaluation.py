@@ -57,7 +57,7 @@ def classification_metrics(probability: np.ndarray, above: np.ndarray, cutoff: f
     }
 
 
-def summarise(runs: Sequence[dict[str, float]]) -> dict[str, dict[str, float]]:
+def summarize(runs: Sequence[dict[str, float]]) -> dict[str, dict[str, float]]:
     """Mean and standard deviation of every numeric metric over runs (folds, seeds)."""
     keys = [k for k in runs[0] if all(isinstance(r.get(k), (int, float)) for r in runs)] if runs else []
     summary = {}

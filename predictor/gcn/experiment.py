@@ -20,7 +20,7 @@ from predictor.data.splits import load_split
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.cross_validation import CrossValidation, cross_validate
 from predictor.gcn.evaluation import classification_metrics, regression_metrics
-from predictor.gcn.model import Predictor
+from predictor.gcn.fitted import Predictor
 from predictor.gcn.plots import scatter_plot, training_curve
 from predictor.gcn.training import fit
 from predictor.gcn.two_stage import TwoStagePredictor, fit_two_stage

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from predictor.data.cell import MAX_VERTICES, Cell
-from predictor.data.graph import output_in_last_slot
+from predictor.data.cell import MAX_VERTICES
+from predictor.data.encodings import NUM_REAL_OPS as NUM_OP_TYPES  # node types add output (-2) and input (-1)
+from predictor.data.encodings import fixed_layout
 from predictor.gcn.config import READOUTS
-
-NUM_OP_TYPES = 3  # conv3x3, conv1x1, maxpool3x3 (op codes 0, 1, 2); node types add output (-2) and input (-1)
 
 
 def check_arrays(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -51,19 +50,19 @@ def one_hot_operations(
     return one_hot
 
 
-def _row_normalise(matrix: np.ndarray) -> np.ndarray:
+def _row_normalize(matrix: np.ndarray) -> np.ndarray:
     return matrix / matrix.sum(axis=-1, keepdims=True)
 
 
 def propagation_matrices(adjacency: np.ndarray) -> np.ndarray:
-    """(n, 2, 7, 7) float32: the row-normalised adjacency with self-loops, and its transpose row-normalised.
+    """(n, 2, 7, 7) float32: the row-normalized adjacency with self-loops, and its transpose row-normalized.
 
     Same as the reference implementation: forward = rownorm(A + I), backward = rownorm(forward^T).
     Padded vertices keep only their self-loop, so they never mix with real ones.
     """
     with_loops = np.asarray(adjacency, dtype=np.float64) + np.eye(MAX_VERTICES)
-    forward = _row_normalise(with_loops)
-    backward = _row_normalise(np.swapaxes(forward, -1, -2))
+    forward = _row_normalize(with_loops)
+    backward = _row_normalize(np.swapaxes(forward, -1, -2))
     return np.stack([forward, backward], axis=1).astype(np.float32)
 
 
@@ -119,15 +118,6 @@ def encode_graphs(
     ).to(device)
 
 
-def cells_to_arrays(cells: list[Cell]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cells -> (adjacency, operations, num_vertices) in the HDF5 layout."""
-    padded = [cell.padded() for cell in cells]
-    adjacency = np.stack([a for a, _ in padded]) if padded else np.zeros((0, MAX_VERTICES, MAX_VERTICES), np.int8)
-    operations = np.stack([o for _, o in padded]) if padded else np.zeros((0, MAX_VERTICES), np.int8)
-    num_vertices = np.array([cell.num_vertices for cell in cells], dtype=np.int64)
-    return adjacency, operations, num_vertices
-
-
 def flat_encoding(adjacency: np.ndarray, operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
     """(n, 21 + 35) float32: the upper triangle of the adjacency, then the one-hot ops (baseline models).
 
@@ -136,7 +126,7 @@ def flat_encoding(adjacency: np.ndarray, operations: np.ndarray, num_vertices: n
     """
     adjacency, operations, num_vertices = check_arrays(adjacency, operations, num_vertices)
     empty = NUM_OP_TYPES  # one past the last operation: its one-hot column is dropped
-    adjacency, operations = output_in_last_slot(adjacency, operations, num_vertices, empty)
+    adjacency, operations = fixed_layout(adjacency, operations, num_vertices, empty)
     rows, cols = np.triu_indices(MAX_VERTICES, k=1)
     one_hot = np.eye(NUM_OP_TYPES + 3, dtype=np.float32)[operations.astype(np.int64) + 2][..., :-1]
     return np.concatenate([adjacency[:, rows, cols].astype(np.float32), one_hot.reshape(len(adjacency), -1)], axis=1)

@@ -25,11 +25,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from predictor.common.errors import TrainingDivergedError
 from predictor.data.atomic import OutputExistsError, atomic_output
 from predictor.data.cell import CONV3X3, MAX_VERTICES, OP_CODES
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.features import NUM_OP_TYPES, encode_graphs
-from predictor.gcn.model import TrainingDivergedError
 from predictor.gcn.network import GCN, uniform
 
 CACHE_DIR = Path("data/pretrained")

@@ -12,12 +12,7 @@ from contextlib import contextmanager
 
 import torch
 
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """ "auto" (or None) = cuda if available, else cpu."""
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+from predictor.common.device import resolve_device  # noqa: F401  (importable from here as before)
 
 
 @contextmanager

@@ -18,10 +18,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from predictor.common.errors import TrainingDivergedError
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.engines import DropoutMasks, FusedEngine, PlainEngine, choose_engine
 from predictor.gcn.features import GraphTensors, check_arrays, encode_graphs
-from predictor.gcn.model import Predictor, TrainingDivergedError, load
+from predictor.gcn.fitted import Predictor, load
 from predictor.gcn.network import GCN, training_targets
 from predictor.gcn.pretraining import cached_encoder, load_encoder
 from predictor.gcn.runtime import flush_denormals, resolve_device, torch_threads

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from predictor.common.errors import TooFewKeptError
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.model import Predictor
+from predictor.gcn.fitted import Predictor
 from predictor.gcn.training import fit
 
 MIN_KEPT = 2
+
+
 KEEP_PROBABILITY = 0.5  # classifier probability above which a module is kept
 
 
@@ -78,7 +81,7 @@ def fit_two_stage(
     )
     kept = classifier.predict(adjacency, operations, num_vertices) > KEEP_PROBABILITY
     if kept.sum() < MIN_KEPT:
-        raise ValueError(
+        raise TooFewKeptError(
             f"the classifier keeps {int(kept.sum())} of {len(kept)} training modules (threshold "
             f"{classifier.threshold:.4f}); lower the threshold or use more training modules"
         )

@@ -5,8 +5,8 @@ each new vertex taking its inputs from vertices already there. `expansions` adds
 vertex just before the output in every such way: any op, any non-empty set of inputs;
 each input may keep or hand over its edge to the output (the new vertex always feeds
 the output). Every expansion of a pruned cell is again pruned; those over 9 edges are
-dropped. Arrays come out in the HDF5 layout, ready for a predictor. Over a poisoned
-vocabulary (`poison.py`) the new vertex takes any of 3 + K ops and cells are `Proposal`s.
+dropped. Arrays come out in the HDF5 layout, ready for a predictor; the new vertex takes
+each op of the search space's vocabulary.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from functools import cache
 
 import numpy as np
 
-from predictor.data.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OUTPUT, Cell, InvalidCellError
-from predictor.search.poison import Proposal
+from predictor.data.cell import MAX_EDGES, MAX_VERTICES, InvalidCellError
+from predictor.search.search_space import Proposal
 
 NOT_AN_INPUT, INPUT_KEEPS_OUTPUT_EDGE, INPUT_HANDS_OVER_OUTPUT_EDGE = 0, 1, 2
 
@@ -29,7 +29,7 @@ def _input_choices(num_sources: int) -> np.ndarray:
     return choices[(choices > 0).any(axis=1)]
 
 
-def expansions(cell: Cell | Proposal, num_ops: int = len(INTERIOR_OPS)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def expansions(cell: Proposal, num_ops: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(adjacency (m, 7, 7), operations (m, 7), num_vertices (m,)) of all one-vertex expansions of `cell`,
     the new vertex taking each of `num_ops` ops."""
     v = cell.num_vertices
@@ -61,36 +61,19 @@ def expansions(cell: Cell | Proposal, num_ops: int = len(INTERIOR_OPS)) -> tuple
     operations[:, :sources] = labels[:sources]
     operations[:, v] = labels[-1]
 
-    per_op = num_ops
-    adjacency = np.repeat(adjacency, per_op, axis=0)
-    operations = np.repeat(operations, per_op, axis=0)
-    operations[:, v - 1] = np.tile(np.arange(per_op, dtype=np.int8), m)
+    adjacency = np.repeat(adjacency, num_ops, axis=0)
+    operations = np.repeat(operations, num_ops, axis=0)
+    operations[:, v - 1] = np.tile(np.arange(num_ops, dtype=np.int8), m)
     return adjacency, operations, np.full(len(adjacency), v + 1, dtype=np.int8)
 
 
-def trimmed(cell: Cell | Proposal) -> list[Cell | Proposal]:
+def trimmed(cell: Proposal) -> list[Proposal]:
     """The valid cells left after removing one interior vertex (and whatever pruning then drops)."""
-    build, ops = (Cell.from_spec, cell.ops) if isinstance(cell, Cell) else (Proposal.from_spec, cell.labels)
     cells = []
     for vertex in range(1, cell.num_vertices - 1):
         keep = [i for i in range(cell.num_vertices) if i != vertex]
         try:
-            cells.append(build(cell.matrix[np.ix_(keep, keep)], [ops[i] for i in keep]))
+            cells.append(Proposal.from_spec(cell.matrix[np.ix_(keep, keep)], [cell.labels[i] for i in keep]))
         except InvalidCellError:
             continue
-    return cells
-
-
-def seed_cells(num_ops: int = len(INTERIOR_OPS)) -> list[Cell | Proposal]:
-    """Every cell with one interior vertex: input -> op -> output, with or without input -> output.
-
-    `Proposal`s over a poisoned vocabulary of `num_ops` ops when it holds more than the real ones."""
-    cells = []
-    for code in range(num_ops):
-        for skip in (0, 1):
-            matrix = np.array([[0, 1, skip], [0, 0, 1], [0, 0, 0]])
-            if num_ops == len(INTERIOR_OPS):
-                cells.append(Cell.from_spec(matrix, ["input", INTERIOR_OPS[code], OUTPUT]))
-            else:
-                cells.append(Proposal.from_spec(matrix, [-1, code, -2]))
     return cells

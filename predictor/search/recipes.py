@@ -4,14 +4,14 @@
 - `recommended`: the library's recommended recipe (`TrainConfig.recommended()`);
 - `search`: the paper's recipe changed for search, where a model is refitted dozens of
   times on a few to a few hundred modules, and only the order of its predictions matters:
-  * a fixed number of optimiser steps (`StepBudget`) instead of epochs: 300 epochs are a
+  * a fixed number of optimizer steps (`StepBudget`) instead of epochs: 300 epochs are a
     handful of steps on 16 modules (an underfit model) and thousands on 500 (a slow one);
   * a pairwise logistic ranking loss alone, no regression term: on the search's own
     training sets (few modules, most of them good) it more than doubles the share of
     top-1% modules among the next picks compared with the regression loss;
   * a smaller network (64 wide) and a larger learning rate (2e-3), for the short budget;
   * from the recommended setting: the output vertex's features in the readout, weight decay 1e-4.
-- `default`: no config, the fit function's own default (for stand-in fit functions).
+No recipe (None) leaves the fit function to its own defaults: for stand-in fit functions.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from predictor.data.cell import INTERIOR_OPS
+from predictor.data.encodings import NUM_REAL_OPS
 from predictor.gcn.config import TrainConfig
 
-RECIPES = ("search", "recommended", "paper", "default")
+RECIPES = ("search", "recommended", "paper")
 
 SEARCH_STEPS = 300
 SEARCH_SETTINGS = {
@@ -54,12 +54,12 @@ def config_for_size(config: TrainConfig | StepBudget, num_modules: int) -> Train
     return config.for_size(num_modules) if isinstance(config, StepBudget) else config
 
 
-def training_config(recipe: str, num_op_types: int = len(INTERIOR_OPS)) -> TrainConfig | StepBudget | None:
-    """The named recipe for a vertex op vocabulary of `num_op_types` (more than 3 in a poisoned space)."""
+def training_config(recipe: str | None, num_op_types: int = NUM_REAL_OPS) -> TrainConfig | StepBudget | None:
+    """The named recipe for a vertex op vocabulary of `num_op_types` (more than 3 with zero ops); None for None."""
+    if recipe is None:
+        return None
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; known: {', '.join(RECIPES)}")
-    if recipe == "default":
-        return None
     if recipe == "paper":
         return TrainConfig.paper().replace(num_op_types=num_op_types)
     if recipe == "recommended":

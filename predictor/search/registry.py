@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, is_dataclass
 
-from predictor.search.poison import vocabulary_size
 from predictor.search.recipes import training_config
 from predictor.search.schedule import RetrainSchedule
+from predictor.search.search_space import SearchSpace
 from predictor.search.strategies.base import Strategy
 from predictor.search.strategies.evolution import RegularizedEvolution
 from predictor.search.strategies.parameter_ranking import ParameterRanking
@@ -44,7 +44,7 @@ class StrategySettings:
 
     fit: FitFunction = gcn_fit  # any function of the protocol (tests pass stand-ins)
     fit_two_stage: FitTwoStageFunction = gcn_fit_two_stage
-    recipe: str = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
+    recipe: str | None = "search"  # training config of `predictor` and `pnas`: search | recommended | paper
     initial_queries: int = 10  # random queries before the first fit (`predictor`)
     ensemble_size: int = 1  # models per fit (`predictor`, `pnas`)
     exploration: float = 0.0  # score = mean + exploration * ensemble std (`predictor`)
@@ -52,11 +52,10 @@ class StrategySettings:
     pnas_schedule: RetrainSchedule = RetrainSchedule(((50, 10), (200, 25), (1000, 100)))  # a surrogate per level
     paper_initial_queries: int = 172  # N of the one-shot protocol (`paper`)
     paper_recipe: str = "paper"
-    poison: int = 0  # zero ops added to the vertex op vocabulary of every strategy (`poison.py`)
-    pnas_surrogate: str = "gcn"  # surrogate of `pnas`: gcn | rnn (`pnas-rnn` is always the rnn)
+    poison: int = 0  # zero ops added to the vertex op vocabulary of the search space (`search_space.py`)
 
     def to_dict(self) -> dict:
-        """JSON-able and stable from run to run (fit functions by module and name), e.g. to recognise a resumed run."""
+        """JSON-able and stable from run to run (fit functions by module and name), e.g. to recognize a resumed run."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         for key in ("fit", "fit_two_stage"):
             function = values[key]
@@ -69,27 +68,25 @@ class StrategySettings:
             )
         )
 
+    @property
+    def space(self) -> SearchSpace:
+        """The search space every strategy of the comparison proposes from."""
+        return SearchSpace(self.poison)
+
     def surrogate(self, recipe: str | None = None, ensemble_size: int | None = None) -> Surrogate:
-        config = training_config(recipe or self.recipe, vocabulary_size(self.poison))
+        config = training_config(recipe or self.recipe, self.space.num_ops)
         return Surrogate(self.fit, config, ensemble_size or self.ensemble_size)
 
     def sequence_surrogate(self) -> Surrogate:
-        """The PNAS encoder RNN over 3 + poison ops (its own training settings, no recipe)."""
+        """The PNAS encoder RNN over the space's ops (its own training settings, no recipe)."""
         from predictor.search.sequence_surrogate import SequenceFit
 
-        return Surrogate(SequenceFit(self.poison), None, self.ensemble_size)
-
-
-SURROGATES = ("gcn", "rnn")
+        return Surrogate(SequenceFit(self.space.num_ops), None, self.ensemble_size)
 
 
 def _pnas(settings: StrategySettings, surrogate: str, name: str) -> Strategy:
-    if surrogate not in SURROGATES:
-        raise ValueError(f"unknown surrogate {surrogate!r}; known: {', '.join(SURROGATES)}")
     model = settings.sequence_surrogate() if surrogate == "rnn" else settings.surrogate()
-    return ProgressiveSearch(
-        model, schedule=settings.pnas_schedule, poison=settings.poison, name=name, surrogate_name=surrogate.upper()
-    )
+    return ProgressiveSearch(model, schedule=settings.pnas_schedule, name=name, surrogate_name=surrogate.upper())
 
 
 def _predictor(settings: StrategySettings) -> Strategy:
@@ -99,7 +96,6 @@ def _predictor(settings: StrategySettings) -> Strategy:
         settings.schedule,
         settings.exploration,
         name="predictor",
-        poison=settings.poison,
     )
 
 
@@ -110,34 +106,29 @@ def _predictor_ucb(settings: StrategySettings) -> Strategy:
         settings.schedule,
         exploration=max(settings.exploration, 1.0),
         name="predictor-ucb",
-        poison=settings.poison,
     )
 
 
 def _paper(settings: StrategySettings) -> Strategy:
-    return PredictorGuidedSearch.one_shot(
-        settings.surrogate(settings.paper_recipe, 1), settings.paper_initial_queries, poison=settings.poison
-    )
+    return PredictorGuidedSearch.one_shot(settings.surrogate(settings.paper_recipe, 1), settings.paper_initial_queries)
 
 
 def _paper_two_stage(settings: StrategySettings) -> Strategy:
-    regressor = training_config(settings.paper_recipe, vocabulary_size(settings.poison))
+    regressor = training_config(settings.paper_recipe, settings.space.num_ops)
     surrogate = TwoStageSurrogate(
         settings.fit_two_stage,
         settings.fit,
         regressor.replace(task="classification"),
         regressor,
     )
-    return PredictorGuidedSearch.one_shot(
-        surrogate, settings.paper_initial_queries, name="paper-two-stage", poison=settings.poison
-    )
+    return PredictorGuidedSearch.one_shot(surrogate, settings.paper_initial_queries, name="paper-two-stage")
 
 
 STRATEGIES: dict[str, Callable[[StrategySettings], Strategy]] = {
-    "random": lambda settings: RandomSearch(settings.poison),
-    "evolution": lambda settings: RegularizedEvolution(poison=settings.poison),
-    "reinforce": lambda settings: Reinforce(poison=settings.poison),
-    "pnas": lambda settings: _pnas(settings, settings.pnas_surrogate, "pnas"),
+    "random": lambda settings: RandomSearch(),
+    "evolution": lambda settings: RegularizedEvolution(),
+    "reinforce": lambda settings: Reinforce(),
+    "pnas": lambda settings: _pnas(settings, "gcn", "pnas"),
     "pnas-rnn": lambda settings: _pnas(settings, "rnn", "pnas-rnn"),
     "params": lambda settings: ParameterRanking(),
     "paper": _paper,

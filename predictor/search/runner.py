@@ -23,19 +23,16 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from predictor.common.ray_support import import_ray
 from predictor.search.benchmark import Benchmark
 from predictor.search.oracle import Oracle
 from predictor.search.pool_mapping import PoolMapper
 from predictor.search.registry import StrategySettings, build_strategy, expected_cost
+from predictor.search.search_space import SearchSpace
 from predictor.search.strategies.base import Strategy
 
 _ORACLE_STREAM = 0
 _STRATEGY_STREAM = 1
-RAY_INSTALL_HINT = "Ray is not installed; install it with: pip install '.[ray]'  (or: pip install 'ray>=2.9')"
-
-
-class RayUnavailableError(ImportError):
-    """Ray was asked for but cannot be imported."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +62,12 @@ def run_trial(
     trial: int,
     mapper: PoolMapper | None = None,
     name: str | None = None,
+    space: SearchSpace = SearchSpace(),
 ) -> TrialResult:
-    """One search of `budget` queries (fewer if the pool runs out)."""
+    """One search of `budget` queries (fewer if the pool runs out) over `space`."""
     name = name or strategy.name
     _single_threaded_torch()
-    oracle = Oracle(benchmark, budget, np.random.default_rng(oracle_seed(master_seed, trial)), mapper)
+    oracle = Oracle(benchmark, budget, np.random.default_rng(oracle_seed(master_seed, trial)), space, mapper)
     start = time.perf_counter()
     strategy.run(oracle, np.random.default_rng(strategy_seed(master_seed, trial, name)))
     return TrialResult(
@@ -127,9 +125,9 @@ def _init_worker(data_path: str, settings: StrategySettings) -> None:
 
 def _run_job(job: tuple[str, int, int, int]) -> TrialResult:
     name, trial, budget, seed = job
-    state = _worker_state
-    strategy = build_strategy(name, state["settings"])
-    return run_trial(state["benchmark"], strategy, budget, seed, trial, state["mapper"], name)
+    state, settings = _worker_state, _worker_state["settings"]
+    strategy = build_strategy(name, settings)
+    return run_trial(state["benchmark"], strategy, budget, seed, trial, state["mapper"], name, settings.space)
 
 
 def _run_ray_job(job: tuple[str, int, int, int], data_path: str, settings: StrategySettings) -> TrialResult:
@@ -189,14 +187,6 @@ def run_comparison(
             bar.update()
     comparison.seconds = time.perf_counter() - start
     return comparison
-
-
-def import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise RayUnavailableError(RAY_INSTALL_HINT) from None
-    return ray
 
 
 def _ray_results(

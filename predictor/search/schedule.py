@@ -32,15 +32,3 @@ class RetrainSchedule:
     def never(cls) -> RetrainSchedule:
         """One fit, then the whole ranking: the one-shot protocol."""
         return cls(((1, 1 << 62),))
-
-    @classmethod
-    def every(cls, interval: int) -> RetrainSchedule:
-        return cls(((1, interval),))
-
-    def refits_within(self, budget: int, initial: int) -> int:
-        """Number of fits a search of `budget` queries starting from `initial` random ones makes."""
-        fits, queried = 0, initial
-        while queried < budget:
-            fits += 1
-            queried += self.queries_until_refit(queried)
-        return fits

@@ -5,7 +5,7 @@ Here a NAS-Bench-101 cell (HDF5 layout: vertices in topological order, output la
 one vertex after the input per step: the token is the vertex's op, one-hot among output,
 input and the 3 + K interior ops, beside its incoming edges from the seven slots. The LSTM's
 state after the output vertex goes through a linear head to a score. Trained on the queried
-cells' accuracies (standardised) with mean squared error and Adam, a fixed number of steps
+cells' accuracies (standardized) with mean squared error and Adam, a fixed number of steps
 per fit, seeded: the same signature as the GCN's `fit`, so `Surrogate` uses either.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from predictor.search.poison import NUM_REAL_OPS
+from predictor.data.encodings import NUM_REAL_OPS
 
 SPECIAL_TOKENS = 2  # output, input (op code + 2 indexes the one-hot, as in the GCN)
 
@@ -62,9 +62,9 @@ class SequenceModel:
 
 @dataclass(frozen=True)
 class SequenceFit:
-    """`fit(adjacency, operations, num_vertices, labels, seed=...)` for an LSTM over 3 + `poison` interior ops."""
+    """`fit(adjacency, operations, num_vertices, labels, seed=...)` for an LSTM over `num_ops` interior ops."""
 
-    poison: int = 0
+    num_ops: int = NUM_REAL_OPS
     hidden: int = 64
     steps: int = 300
     batch_size: int = 16
@@ -75,7 +75,7 @@ class SequenceFit:
         labels = np.asarray(labels, dtype=np.float64)
         if len(labels) < 2 or not np.isfinite(labels).all():
             raise ValueError(f"need at least 2 finite labels, got {len(labels)}")
-        num_ops = NUM_REAL_OPS + self.poison
+        num_ops = self.num_ops
         mean, std = float(labels.mean()), float(labels.std()) or 1.0
         tokens = torch.from_numpy(token_sequences(adjacency, operations, num_ops))
         last = torch.from_numpy(np.asarray(num_vertices, dtype=np.int64) - 2)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from predictor.search.benchmark import Benchmark
-from predictor.search.poison import CHANCE_ACCURACY
+from predictor.search.search_space import CHANCE_ACCURACY
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from predictor.common.errors import TooFewKeptError
 from predictor.data.dataset import BLOWN_UP_ACCURACY
 from predictor.gcn.config import TrainConfig
 from predictor.search.recipes import StepBudget, config_for_size
@@ -36,7 +37,7 @@ class FitFunction(Protocol):
 
 class FitTwoStageFunction(Protocol):
     """`fit_two_stage(..., classifier_config, regressor_config, seed=...)` -> a `Model` whose `predict` is NaN
-    for the modules its classifier rejects; ValueError when it keeps too few training modules."""
+    for the modules its classifier rejects; TooFewKeptError when it keeps too few training modules."""
 
     def __call__(
         self,
@@ -142,5 +143,5 @@ class TwoStageSurrogate:
                     seed=seed,
                 )
             )
-        except ValueError:  # the classifier kept fewer modules than a regressor needs
+        except TooFewKeptError:  # the classifier kept fewer modules than a regressor needs (divergence is raised)
             return Surrogate(self.fit, self.regressor_config).train(adjacency, operations, num_vertices, labels, rng)

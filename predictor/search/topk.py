@@ -41,16 +41,10 @@ class RankedModule:
 
 
 def load_predictor(path: str | Path) -> Model:
-    """A trained predictor from a checkpoint file, through the training library's loader."""
-    import predictor.gcn.training as training
+    """A trained predictor from a checkpoint file (`predictor.gcn.fitted.load`)."""
+    from predictor.gcn.fitted import load
 
-    for name in ("load", "load_predictor", "load_checkpoint"):
-        if callable(getattr(training, name, None)):
-            return getattr(training, name)(path)
-    holder = getattr(training, "Predictor", None)
-    if holder is not None and callable(getattr(holder, "load", None)):
-        return holder.load(path)
-    raise ImportError("predictor.gcn.training offers no checkpoint loader (load / Predictor.load)")
+    return load(path)
 
 
 class NonFiniteScoresError(ValueError):

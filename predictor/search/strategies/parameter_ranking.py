@@ -22,4 +22,4 @@ class ParameterRanking(Strategy):
             if oracle.exhausted:
                 break
             if not oracle.queried[row]:
-                oracle.query(row)
+                oracle.query(oracle.pool_cell(row))

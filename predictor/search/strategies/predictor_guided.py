@@ -8,9 +8,9 @@ Two protocols share this code:
 - one-shot (the paper, Wen et al. 2019): N = 172 random queries, one fit, then the pool
   in predicted order.
 
-Over a poisoned vocabulary (`poison.py`) every round ranks the unqueried pool modules with
-their ops redrawn among 3 + K (fresh draws each round, as random search draws them), so a
-model that has learnt what the zero ops cost can pick the clean or harmless ones.
+Every round ranks the unqueried pool modules as the search space draws them
+(`SearchSpace.pool_view`, fresh draws each round, as random search draws them), so over a
+vocabulary with zero ops a model that has learnt what they cost can pick the harmless ones.
 """
 
 from __future__ import annotations
@@ -18,17 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from predictor.search.oracle import Oracle
-from predictor.search.poison import Proposal, poisoned_view
 from predictor.search.schedule import RetrainSchedule
+from predictor.search.search_space import Proposal
 from predictor.search.strategies.base import Strategy
 from predictor.search.strategies.random_search import query_random
 from predictor.search.surrogate import Surrogate
-
-
-def as_proposal(adjacency: np.ndarray, operations: np.ndarray, num_vertices: int) -> Proposal:
-    """A candidate of the poisoned view (HDF5 layout, pruned like the module it was drawn from) as a proposal."""
-    n = int(num_vertices)
-    return Proposal(adjacency[:n, :n], tuple(int(code) for code in operations[:n]))
 
 
 def ranked(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -46,7 +40,6 @@ class PredictorGuidedSearch(Strategy):
         schedule: RetrainSchedule = RetrainSchedule(),
         exploration: float = 0.0,
         name: str | None = None,
-        poison: int = 0,
     ):
         if initial_queries < 1:
             raise ValueError("the predictor needs at least one random query to learn from")
@@ -54,16 +47,13 @@ class PredictorGuidedSearch(Strategy):
         self.initial_queries = initial_queries
         self.schedule = schedule
         self.exploration = exploration
-        self.poison = poison
         if name:
             self.name = name
 
     @classmethod
-    def one_shot(
-        cls, surrogate: Surrogate, initial_queries: int = 172, name: str = "paper", poison: int = 0
-    ) -> PredictorGuidedSearch:
+    def one_shot(cls, surrogate: Surrogate, initial_queries: int = 172, name: str = "paper") -> PredictorGuidedSearch:
         """The paper's protocol: N random queries, one fit, then the predicted ranking in order."""
-        return cls(surrogate, initial_queries, RetrainSchedule.never(), name=name, poison=poison)
+        return cls(surrogate, initial_queries, RetrainSchedule.never(), name=name)
 
     def describe(self) -> str:
         one_shot = self.schedule == RetrainSchedule.never()
@@ -75,18 +65,17 @@ class PredictorGuidedSearch(Strategy):
         )
 
     def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
-        query_random(oracle, min(self.initial_queries, oracle.remaining), rng, self.poison)
+        query_random(oracle, min(self.initial_queries, oracle.remaining), rng)
         b = oracle.benchmark
         while not oracle.exhausted:
             model = self.surrogate.train(*oracle.training_arrays(), rng)
             candidates = oracle.unqueried_rows()
             adjacency, num_vertices = b.adjacency[candidates], b.num_vertices[candidates]
-            operations, poisoned = poisoned_view(adjacency, b.operations[candidates], num_vertices, self.poison, rng)
+            operations = oracle.space.pool_view(adjacency, b.operations[candidates], num_vertices, rng)
             mean, spread = model.predict(adjacency, operations, num_vertices)
             order = ranked(mean + self.exploration * spread, rng)
             for i in order[: min(self.schedule.queries_until_refit(oracle.num_queries), oracle.remaining)]:
-                if not poisoned[i]:
-                    if not oracle.queried[candidates[i]]:  # a poisoned pick may have been answered by this module
-                        oracle.query(candidates[i])
-                elif oracle.query_proposal(as_proposal(adjacency[i], operations[i], num_vertices[i])) is None:
+                if oracle.queried[candidates[i]]:  # taken meanwhile by a proposal the pool rule answered with it
+                    continue
+                if oracle.query(Proposal.of_padded(adjacency[i], operations[i], num_vertices[i])) is None:
                     return

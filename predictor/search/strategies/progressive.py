@@ -4,22 +4,22 @@ Start from every cell with one interior vertex. Round b keeps a beam of the best
 proposed with b-1 interior vertices, lists all their one-vertex expansions (`growth`),
 ranks them with a surrogate fitted on everything queried so far, and queries the best
 few. Each round also re-grows the best cells after removing one of their vertices, so
-the search keeps refining once cells are full (5 interior vertices) or at the edge limit. Proposals go through the pool rule like every other strategy's, and,
-as in evolution, the module that answered a proposal is what the beams continue from.
-Over a poisoned vocabulary (`poison.py`) a new vertex takes any of 3 + K ops and the
-surrogate sees the zero ops as op types of their own.
+the search keeps refining once cells are full (5 interior vertices) or at the edge limit.
+Proposals go through the pool rule like every other strategy's, and, as in evolution, the
+module that answered a proposal is what the beams continue from. A new vertex takes any op of
+the search space's vocabulary.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from predictor.data.cell import MAX_VERTICES, Cell
-from predictor.search.growth import expansions, seed_cells, trimmed
+from predictor.data.cell import MAX_VERTICES
+from predictor.data.encodings import layout_keys
+from predictor.search.growth import expansions, trimmed
 from predictor.search.oracle import Oracle
-from predictor.search.poison import Proposal, candidate_keys, vocabulary_size
-from predictor.search.pool_mapping import edit_codes
 from predictor.search.schedule import RetrainSchedule
+from predictor.search.search_space import Proposal
 from predictor.search.strategies.base import Strategy
 from predictor.search.strategies.predictor_guided import ranked
 from predictor.search.strategies.random_search import query_random
@@ -28,7 +28,7 @@ from predictor.search.surrogate import Surrogate
 MAX_INTERIOR = MAX_VERTICES - 2
 
 
-def interior(cell: Cell) -> int:
+def interior(cell: Proposal) -> int:
     return cell.num_vertices - 2
 
 
@@ -40,15 +40,12 @@ class ProgressiveSearch(Strategy):
         surrogate: Surrogate,
         beam_width: int = 8,
         schedule: RetrainSchedule = RetrainSchedule(),
-        poison: int = 0,
         name: str | None = None,
         surrogate_name: str = "",
     ):
         self.surrogate = surrogate
         self.beam_width = beam_width
         self.schedule = schedule
-        self.poison = poison
-        self.num_ops = vocabulary_size(poison)
         self.surrogate_name = surrogate_name
         if name:
             self.name = name
@@ -60,7 +57,7 @@ class ProgressiveSearch(Strategy):
             f"refit schedule {self.schedule.phases})"
         )
 
-    def _grown(self, answered: list[tuple[Cell, float]], level: int) -> list[tuple[np.ndarray, ...]]:
+    def _grown(self, answered: list[tuple[Proposal, float]], level: int, num_ops: int) -> list[tuple[np.ndarray, ...]]:
         """Expansions of two beams: the best answered cells with `level - 1` interior vertices (growing),
         and the best answered cells with one vertex removed (re-growing a vertex: this keeps the search
         going once cells are full or at the edge limit). Parents that cannot grow are skipped."""
@@ -76,61 +73,45 @@ class ProgressiveSearch(Strategy):
                 if parent.hash in seen:
                     continue
                 seen.add(parent.hash)
-                parts = expansions(parent, self.num_ops)
+                parts = expansions(parent, num_ops)
                 if len(parts[0]):
                     grown.append(parts)
                     taken += 1
         return grown
 
-    def _propose(self, oracle: Oracle, cell: Cell, answered: list[tuple[Cell, float]]) -> bool:
+    def _propose(self, oracle: Oracle, cell: Proposal, answered: list[tuple[Proposal, float]]) -> bool:
         """Query a proposal; remember the module that answered it (the proposal itself on a full file)."""
-        answer = oracle.query_cell(cell) if self.poison == 0 else oracle.query_proposal(cell)
+        answer = oracle.query(cell)
         if answer is not None:
             row, accuracy = answer
-            if oracle.edit_distances[-1] != 0:
-                cell = (
-                    oracle.benchmark.cell(row) if self.poison == 0 else Proposal.from_cell(oracle.benchmark.cell(row))
-                )
-            answered.append((cell, accuracy))
+            answered.append((cell if oracle.edit_distances[-1] == 0 else oracle.pool_cell(row), accuracy))
         return answer is not None
 
-    def _asked_before(self, oracle: Oracle, adjacency, operations, num_vertices) -> tuple[np.ndarray, np.ndarray]:
-        """(first index of each distinct candidate, whether it was queried as drawn before)."""
-        if self.poison == 0:
-            codes, unique = np.unique(edit_codes(adjacency, operations, num_vertices), return_index=True)
-            return unique, np.isin(codes, oracle.mapper.codes[oracle.queried])
-        keys, unique = np.unique(candidate_keys(adjacency, operations, num_vertices, self.num_ops), return_index=True)
-        asked = candidate_keys(*oracle.training_arrays()[:3], self.num_ops)
-        return unique, np.isin(keys, asked)
-
-    def _cell(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: int) -> Cell | Proposal:
-        if self.poison == 0:
-            return Cell.from_padded(adjacency, operations, num_vertices)
-        n = int(num_vertices)
-        return Proposal.from_spec(adjacency[:n, :n], operations[:n])
-
     def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
-        answered: list[tuple[Cell | Proposal, float]] = []
-        for cell in seed_cells(self.num_ops):
+        num_ops = oracle.space.num_ops
+        answered: list[tuple[Proposal, float]] = []
+        for cell in oracle.space.seed_cells():
             if oracle.exhausted or not self._propose(oracle, cell, answered):
                 return
         level = 1
         while not oracle.exhausted:
             level = min(level + 1, MAX_INTERIOR)
-            grown = self._grown(answered, level)
+            grown = self._grown(answered, level, num_ops)
             if not grown:  # nothing can grow any more: spend the round at random
-                query_random(oracle, min(self.beam_width, oracle.remaining), rng, self.poison)
+                query_random(oracle, min(self.beam_width, oracle.remaining), rng)
                 continue
             adjacency, operations, num_vertices = (np.concatenate(parts) for parts in zip(*grown))
-            unique, asked = self._asked_before(oracle, adjacency, operations, num_vertices)
-            new = unique[~asked]  # drop cells queried as drawn
+            training = oracle.training_arrays()
+            keys, unique = np.unique(layout_keys(adjacency, operations, num_vertices, num_ops), return_index=True)
+            new = unique[~np.isin(keys, layout_keys(*training[:3], num_ops))]  # drop cells queried as drawn
             if len(new) == 0:
                 new = unique
             adjacency, operations, num_vertices = adjacency[new], operations[new], num_vertices[new]
 
-            model = self.surrogate.train(*oracle.training_arrays(), rng)
+            model = self.surrogate.train(*training, rng)
             scores, _ = model.predict(adjacency, operations, num_vertices)
             wanted = min(self.schedule.queries_until_refit(oracle.num_queries), oracle.remaining)
             for i in ranked(scores, rng)[:wanted]:
-                if not self._propose(oracle, self._cell(adjacency[i], operations[i], num_vertices[i]), answered):
+                cell = Proposal.of_padded(adjacency[i], operations[i], num_vertices[i])  # growth keeps cells pruned
+                if not self._propose(oracle, cell, answered):
                     return

@@ -13,51 +13,23 @@ are not architectures: they cost no query, are redrawn, and enter the update wit
 cells (64 invalid draws in a row) gets its last draw answered by the pool rule applied to
 the raw spec, so it keeps learning instead of stalling.
 
-Over a poisoned vocabulary (`poison.py`) the op decisions have 3 + K choices; a cell whose
-zero ops cut its output off is a trained network (it costs a query) and its reward is chance
-accuracy, so the controller can learn to avoid poison from the rewards alone.
+The op decisions range over the search space's vocabulary; a cell whose zero ops cut its output
+off is a trained network (it costs a query) and its reward is chance accuracy, so the
+controller learns what the vocabulary's ops are worth from the rewards alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from predictor.data.cell import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, Cell
+from predictor.data.encodings import spec_of_decisions
 from predictor.search.oracle import Oracle
-from predictor.search.poison import stripped_spec, vocabulary_size
-from predictor.search.pool_mapping import EMPTY_OP
-from predictor.search.specs import NUM_INTERIOR, to_cell, to_proposal
+from predictor.search.search_space import as_spec_cell
 from predictor.search.strategies.base import Strategy
 
-NUM_OPS = len(INTERIOR_OPS)
-_EDGES = [(x, y) for y in range(1, MAX_VERTICES) for x in range(y)]  # 21, in the official bit order
-NUM_DECISIONS = NUM_INTERIOR + len(_EDGES)
 INVALID_REWARD = 0.0  # what an invalid draw teaches the controller (it costs no query)
 MAX_ADVANTAGE = 5.0
 _DRAWS_PER_BATCH = 4  # invalid draws are common early on; a small batch costs about as much as one draw
-
-
-def _controller(hidden_size: int, num_ops: int = NUM_OPS):
-    """5 op decisions (kind 0, `num_ops` choices), then 21 edge decisions (kind 1: off/on); never a 10th edge."""
-    import torch
-
-    from predictor.search.controller import SequenceController
-
-    def forbid(step: int, decisions: list[torch.Tensor]) -> torch.Tensor | None:
-        if step < NUM_INTERIOR:
-            return None
-        edges_on = sum(decisions[NUM_INTERIOR:], torch.zeros_like(decisions[0]))
-        return (edges_on >= MAX_EDGES)[:, None] & (torch.arange(2) == 1)
-
-    return SequenceController([num_ops, 2], [0] * NUM_INTERIOR + [1] * len(_EDGES), hidden_size, forbid=forbid)
-
-
-def decisions_to_spec(decisions: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int8)
-    for (x, y), on in zip(_EDGES, decisions[NUM_INTERIOR:]):
-        matrix[x, y] = on
-    ops = np.array([-1, *decisions[:NUM_INTERIOR], -2], dtype=np.int8)
-    return matrix, ops
 
 
 class Reinforce(Strategy):
@@ -70,14 +42,12 @@ class Reinforce(Strategy):
         baseline_decay: float = 0.9,
         entropy_weight: float = 0.01,
         max_draws: int = 64,
-        poison: int = 0,
     ):
         self.hidden_size = hidden_size
         self.learning_rate = learning_rate
         self.baseline_decay = baseline_decay
         self.entropy_weight = entropy_weight
         self.max_draws = max_draws
-        self.poison = poison
 
     def describe(self) -> str:
         return (
@@ -91,12 +61,11 @@ class Reinforce(Strategy):
         Returns (log-probabilities of the invalid draws before it, (log-probability, entropy, cell
         or the last invalid spec))."""
         invalid = []
-        build = to_cell if self.poison == 0 else to_proposal
         for _ in range(0, self.max_draws, _DRAWS_PER_BATCH):
             decisions, log_probability, entropy = controller.sample(_DRAWS_PER_BATCH, generator)
             for i, row in enumerate(decisions.tolist()):
-                spec = decisions_to_spec(row)
-                cell = build(spec)
+                spec = spec_of_decisions(row)
+                cell = as_spec_cell(spec)
                 if cell is not None:
                     return invalid, (log_probability[i], entropy[i], cell)
                 invalid.append(log_probability[i])
@@ -105,34 +74,28 @@ class Reinforce(Strategy):
     def run(self, oracle: Oracle, rng: np.random.Generator) -> None:
         import torch
 
+        from predictor.controller.reinforce import reinforce_step
+        from predictor.controller.sequence import cell_controller
+
         torch.manual_seed(int(rng.integers(2**62)))
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        controller = _controller(self.hidden_size, vocabulary_size(self.poison))
+        controller = cell_controller(oracle.space.num_ops, self.hidden_size)
         optimizer = torch.optim.Adam(controller.parameters(), lr=self.learning_rate)
         baseline, scale = None, None
         while not oracle.exhausted:
             invalid, (log_probability, entropy, proposal) = self._draw(controller, generator)
-            answer = self._query(oracle, proposal)
+            answer = oracle.query(proposal)
             if answer is None:
                 return
             reward = answer[1]
             if baseline is None:
                 baseline, scale = reward, 0.01
-            loss = -self._advantage(reward, baseline, scale) * log_probability - self.entropy_weight * entropy
-            if invalid:
-                loss = loss - self._advantage(INVALID_REWARD, baseline, scale) * torch.stack(invalid).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            advantages = [self._advantage(reward, baseline, scale)]
+            advantages += [self._advantage(INVALID_REWARD, baseline, scale)] * len(invalid)
+            log_probabilities = torch.stack([log_probability, *invalid])
+            reinforce_step(optimizer, log_probabilities, torch.tensor(advantages), entropy, self.entropy_weight)
             baseline = self.baseline_decay * baseline + (1 - self.baseline_decay) * reward
             scale = self.baseline_decay * scale + (1 - self.baseline_decay) * abs(reward - baseline)
-
-    def _query(self, oracle: Oracle, proposal) -> tuple[int, float] | None:
-        if isinstance(proposal, Cell):
-            return oracle.query_cell(proposal)
-        if isinstance(proposal, tuple):  # the raw spec of a collapsed controller, its poisoned slots emptied
-            return oracle.query_spec(*stripped_spec(*proposal, EMPTY_OP))
-        return oracle.query_proposal(proposal)
 
     @staticmethod
     def _advantage(reward: float, baseline: float, scale: float) -> float:

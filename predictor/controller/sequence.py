@@ -15,6 +15,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from predictor.data.cell import MAX_EDGES
+from predictor.data.encodings import EDGES, NUM_INTERIOR
+
 Forbid = Callable[[int, list[torch.Tensor]], torch.Tensor | None]
 """(step, decisions so far, each (count,)) -> a bool mask (count, choices) of forbidden choices, or None."""
 
@@ -76,3 +79,16 @@ class SequenceController(nn.Module):
         """The greedy sequence (argmax at every step), as decisions (count, steps)."""
         with torch.no_grad():
             return self._run(count, lambda step, log_p: log_p.argmax(dim=1))[0]
+
+
+def cell_controller(num_ops: int, hidden_size: int, cell: str = "gru") -> SequenceController:
+    """The NAS-Bench-101 cell as decisions (`encodings.spec_of_decisions`): 5 op decisions (kind 0, `num_ops`
+    choices), then 21 edge decisions (kind 1: off/on); a 10th edge is never sampled."""
+
+    def forbid(step: int, decisions: list[torch.Tensor]) -> torch.Tensor | None:
+        if step < NUM_INTERIOR:
+            return None
+        edges_on = sum(decisions[NUM_INTERIOR:], torch.zeros_like(decisions[0]))
+        return (edges_on >= MAX_EDGES)[:, None] & (torch.arange(2) == 1)
+
+    return SequenceController([num_ops, 2], [0] * NUM_INTERIOR + [1] * len(EDGES), hidden_size, cell, forbid)

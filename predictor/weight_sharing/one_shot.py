@@ -17,7 +17,7 @@ cells within 20 epochs (loss at chance). A vertex still sums its inputs, as in t
 For a cell whose output has a single incoming edge from an interior vertex both rules give
 the same network.
 
-Batch norm in the one-shot network always normalises with the batch's statistics: running
+Batch norm in the one-shot network always normalizes with the batch's statistics: running
 statistics would mix every sampled architecture.
 """
 
@@ -30,7 +30,7 @@ from torch import nn
 from predictor.child.channels import NetworkShape
 from predictor.child.network import ConvBnRelu, build_op
 from predictor.data.cell import INTERIOR_OPS
-from predictor.search.weight_sharing.architecture import (
+from predictor.weight_sharing.architecture import (
     CONSTANT,
     INTERIOR_SLOTS,
     NOISE,
@@ -71,7 +71,7 @@ def vertex_op(op: str, channels: int) -> nn.Module:
 
 
 def batch_statistics_only(module: nn.Module) -> nn.Module:
-    """Make every batch norm inside `module` normalise with batch statistics, in training and inference."""
+    """Make every batch norm inside `module` normalize with batch statistics, in training and inference."""
     for bn in module.modules():
         if isinstance(bn, nn.BatchNorm2d):
             bn.track_running_stats = False

@@ -7,5 +7,4 @@
 - `enas`          the ENAS alternation and derivation
 - `standalone`    stand-alone training of one network: the child protocol's "small-data" preset, assessment overrides
 - `assessment`    ENAS against random search, one-shot vs stand-alone ranking, poisoning; `plots` its figure
-- `command`       `search.py --weight-sharing enas`
 """

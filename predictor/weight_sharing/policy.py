@@ -15,24 +15,13 @@ from dataclasses import dataclass
 
 import torch
 
-from predictor.data.cell import MAX_EDGES
-from predictor.search.controller import SequenceController
-from predictor.search.weight_sharing.architecture import EDGES, INTERIOR_SLOTS
+from predictor.controller.reinforce import reinforce_step
+from predictor.controller.sequence import SequenceController, cell_controller
 
 
 def enas_controller(num_ops: int, hidden_size: int = 64) -> SequenceController:
-    """The LSTM policy: 5 op decisions (kind 0, `num_ops` choices), then 21 edge decisions (kind 1: off/on)."""
-    num_op_steps = len(INTERIOR_SLOTS)
-
-    def forbid(step: int, decisions: list[torch.Tensor]) -> torch.Tensor | None:
-        if step < num_op_steps:
-            return None
-        edges_on = sum(decisions[num_op_steps:], torch.zeros_like(decisions[0]))
-        return (edges_on >= MAX_EDGES)[:, None] & (torch.arange(2) == 1)
-
-    return SequenceController(
-        [num_ops, 2], [0] * num_op_steps + [1] * len(EDGES), hidden_size, cell="lstm", forbid=forbid
-    )
+    """The LSTM policy over the cell's decisions (`controller.sequence.cell_controller`)."""
+    return cell_controller(num_ops, hidden_size, cell="lstm")
 
 
 @dataclass(frozen=True)
@@ -60,10 +49,7 @@ class PolicyGradient:
         mean = float(rewards.mean())
         if self.baseline is None:
             self.baseline = mean
-        loss = -((rewards - self.baseline) * log_probability).mean() - self.settings.entropy_weight * entropy.mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        reinforce_step(self.optimizer, log_probability, rewards - self.baseline, entropy, self.settings.entropy_weight)
         decay = self.settings.baseline_decay
         self.baseline = decay * self.baseline + (1 - decay) * mean
         return mean

@@ -17,8 +17,8 @@ import torch
 from predictor.child.channels import NetworkShape
 from predictor.child.cifar import DeviceCifar
 from predictor.child.training import ExecutionOptions, TrainingProtocol, protocol_preset, train_model
-from predictor.search.weight_sharing.architecture import Architecture
-from predictor.search.weight_sharing.one_shot import FixedWidthNetwork
+from predictor.weight_sharing.architecture import Architecture
+from predictor.weight_sharing.one_shot import FixedWidthNetwork
 
 SMALL_SHAPE = NetworkShape(stem_channels=16)  # the benchmark's skeleton (3 stacks x 3 modules) at 1/8 of its width
 SEARCH_SHAPE = NetworkShape(stem_channels=16, modules_per_stack=1)  # the one-shot proxy: 3 stacks of 1 module
@@ -31,7 +31,7 @@ def standalone_protocol(**overrides) -> TrainingProtocol:
 
 
 def train_fixed_width(architecture: Architecture, data: DeviceCifar, protocol: TrainingProtocol) -> dict:
-    """The fixed-width network of `architecture` (any op set), initialised from `protocol.seed`, trained by it."""
+    """The fixed-width network of `architecture` (any op set), initialized from `protocol.seed`, trained by it."""
     torch.manual_seed(protocol.seed)
     model = FixedWidthNetwork(architecture, protocol.shape).to(data.device)
     return train_model(model, data, protocol, ExecutionOptions(device=str(data.device)))

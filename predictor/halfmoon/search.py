@@ -4,7 +4,7 @@ The controller is the project's `SequenceController` (one GRU cell, a linear hea
 kind) over the space's 12 decisions. Each update draws `per_update` rollouts, trains their
 children, and takes one Adam step on
     loss = -mean(advantage * log p(architecture)) - w * mean(entropy),
-with the reward (validation accuracy) standardised within the batch as the advantage, and the
+with the reward (validation accuracy) standardized within the batch as the advantage, and the
 entropy weight w = entropy_weight * entropy_decay ** (rollouts so far), which decays
 exponentially so the controller explores first and commits later. Random search draws every
 decision uniformly among the allowed choices (the same process with a flat policy).
@@ -25,12 +25,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from predictor.search.controller import SequenceController
-from predictor.search.halfmoon.children import ChildKey, ChildTraining, Halfmoon, train_children
-from predictor.search.halfmoon.space import KINDS, STEPS, Architecture, decode, describe, forbid, sample_uniform
+from predictor.controller.reinforce import reinforce_step
+from predictor.controller.sequence import SequenceController
+from predictor.halfmoon.children import ChildKey, ChildTraining, Halfmoon, train_children
+from predictor.halfmoon.space import KINDS, STEPS, Architecture, decode, describe, forbid, sample_uniform
 
 METHODS = ("controller", "random")
-LATE = 500  # the last rollouts, where a converged search's samples are summarised
+LATE = 500  # the last rollouts, where a converged search's samples are summarized
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,7 @@ class ControllerSearch:
         if len(reward) > 1:
             advantage = advantage / (reward.std() + 1e-3)
         weight = self.settings.entropy_weight * self.settings.entropy_decay**self.rollouts
-        loss = -(advantage * self._log_probability).mean() - weight * self._entropy.mean()
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        reinforce_step(self.optimizer, self._log_probability, advantage, self._entropy, weight)
         self.rollouts += len(rewards)
 
     def most_likely(self) -> Architecture:

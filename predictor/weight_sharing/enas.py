@@ -9,7 +9,7 @@ validation batch under the shared weights (a sample whose input does not reach i
 no architecture: reward 0). Derivation: sample `derive_samples` architectures, score each by
 its one-shot accuracy on the whole validation set, keep the best `top_k`.
 
-The images are the child wing's (`predictor.child.datasets`): the same normalisation, and the
+The images are the child wing's (`predictor.child.datasets`): the same normalization, and the
 training batches pass through the same augmentation (none on digits). The shared weights are
 trained epoch by epoch, one architecture per minibatch, so the batches are one shuffled pass
 over the training set per epoch rather than the child protocol's endless stream.
@@ -30,8 +30,9 @@ from tqdm import tqdm
 from predictor.child.channels import NetworkShape
 from predictor.child.cifar import DeviceCifar
 from predictor.child.training import evaluate_accuracy
-from predictor.data.cell import INTERIOR_OPS
-from predictor.search.weight_sharing.architecture import (
+from predictor.common.errors import TrainingDivergedError
+from predictor.data.encodings import NUM_REAL_OPS
+from predictor.weight_sharing.architecture import (
     INTERIOR_SLOTS,
     Architecture,
     from_decisions,
@@ -39,15 +40,11 @@ from predictor.search.weight_sharing.architecture import (
     random_architecture,
     useless_fraction,
 )
-from predictor.search.weight_sharing.one_shot import OneShotNetwork
-from predictor.search.weight_sharing.policy import PolicyGradient, PolicySettings, enas_controller
-from predictor.search.weight_sharing.standalone import SEARCH_SHAPE
+from predictor.weight_sharing.one_shot import OneShotNetwork
+from predictor.weight_sharing.policy import PolicyGradient, PolicySettings, enas_controller
+from predictor.weight_sharing.standalone import SEARCH_SHAPE
 
 INVALID_REWARD = 0.0
-
-
-class SharedTrainingDivergedError(RuntimeError):
-    """The one-shot training loss became NaN or infinite."""
 
 
 def shuffled_batches(count: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -165,9 +162,7 @@ class EnasSearch:
             logits = self.one_shot(self.data.augmented_batch(indices, self.augmentation), architecture)
             loss = F.cross_entropy(logits, self.data.train.labels[indices])
             if not math.isfinite(loss.item()):
-                raise SharedTrainingDivergedError(
-                    f"one-shot training loss is {loss.item()} on {architecture.describe()}"
-                )
+                raise TrainingDivergedError(f"one-shot training loss is {loss.item()} on {architecture.describe()}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -209,13 +204,13 @@ class EnasSearch:
         rows = np.array(self.policy.sample(count))[:, : len(INTERIOR_SLOTS)]
         return {
             "useless_share_active": useless_fraction(self.sample_architectures(count)),
-            "useless_share_decisions": float(np.mean(rows >= len(INTERIOR_OPS))),
+            "useless_share_decisions": float(np.mean(rows >= NUM_REAL_OPS)),
         }
 
     @torch.no_grad()
     def one_shot_accuracy(self, architecture: Architecture) -> float:
         """Accuracy of `architecture` on the whole validation set with the shared weights (in batches of 512:
-        the one-shot network normalises with batch statistics, so the batch size is part of the score)."""
+        the one-shot network normalizes with batch statistics, so the batch size is part of the score)."""
         network = _SubNetwork(self.one_shot, architecture)
         return evaluate_accuracy(network, self.data, self.data.valid, batch_size=512, whole_batches_only=False)
 

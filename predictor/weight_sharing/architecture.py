@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from predictor.data.cell import INPUT, INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OUTPUT, Cell
+from predictor.data.cell import INPUT, INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OP_NAMES, OUTPUT, Cell
+from predictor.data.encodings import EDGES, INTERIOR_SLOTS, fixed_layout, spec_of_decisions
 from predictor.data.graph import reachable_from_input, reaching_output
 
 NUM_SLOTS = MAX_VERTICES
-INTERIOR_SLOTS = tuple(range(1, NUM_SLOTS - 1))
-EDGES = tuple((x, y) for y in range(1, NUM_SLOTS) for x in range(y))  # 21, in the official bit order
 ZERO, NOISE, CONSTANT, SHUFFLE = "zero", "noise", "constant", "shuffle"
 USELESS_OPS = (ZERO, NOISE, CONSTANT, SHUFFLE)  # poisoning level k adds the first k
 
@@ -53,15 +52,11 @@ class Architecture:
 
     @classmethod
     def from_cell(cls, cell: Cell) -> Architecture:
-        """A NAS-Bench-101 cell in slot layout: its interior vertices in slots 1.., its output in slot 6."""
-        n = cell.num_vertices
-        slots = [*range(n - 1), NUM_SLOTS - 1]
-        matrix = np.zeros((NUM_SLOTS, NUM_SLOTS), dtype=np.int8)
-        matrix[np.ix_(slots, slots)] = cell.matrix
-        ops = [INTERIOR_OPS[0]] * NUM_SLOTS
-        for vertex, slot in enumerate(slots):
-            ops[slot] = cell.ops[vertex]
-        architecture = cls.from_spec(matrix, ops)
+        """A NAS-Bench-101 cell in slot layout (`encodings.fixed_layout`): its interior vertices in slots 1..,
+        its output in slot 6, unused slots holding the first op."""
+        adjacency, codes = cell.padded()
+        matrix, slot_codes = fixed_layout(adjacency[None], codes[None], np.array([cell.num_vertices]), empty=0)
+        architecture = cls.from_spec(matrix[0], [OP_NAMES[int(code)] for code in slot_codes[0]])
         assert architecture is not None  # a valid cell stays valid in slot layout
         return architecture
 
@@ -99,12 +94,9 @@ class Architecture:
 
 
 def from_decisions(decisions: list[int], ops: tuple[str, ...]) -> Architecture | None:
-    """The architecture of a controller sequence: 5 op choices (indices into `ops`), then 21 edge bits."""
-    matrix = np.zeros((NUM_SLOTS, NUM_SLOTS), dtype=np.int8)
-    for (x, y), on in zip(EDGES, decisions[len(INTERIOR_SLOTS) :]):
-        matrix[x, y] = on
-    names = [INPUT, *(ops[i] for i in decisions[: len(INTERIOR_SLOTS)]), OUTPUT]
-    return Architecture.from_spec(matrix, names)
+    """The architecture of a controller sequence (`encodings.spec_of_decisions`), op codes indexing `ops`."""
+    matrix, codes = spec_of_decisions(decisions)
+    return Architecture.from_spec(matrix, [INPUT, *(ops[code] for code in codes[1:-1]), OUTPUT])
 
 
 def random_architecture(ops: tuple[str, ...], rng: np.random.Generator, max_draws: int = 10_000) -> Architecture:

@@ -12,7 +12,7 @@ matrix products for all of them: units beyond a layer's width are multiplied by 
 weights then get no gradient and Adam leaves them at 0), layers beyond a network's depth
 pass their input through, and each layer applies its own activation per child. The loss is
 the sum of the children's mean losses, so each child's gradient, and its elementwise Adam
-update, is exactly what it would get alone. Every child is initialised like `nn.Linear`
+update, is exactly what it would get alone. Every child is initialized like `nn.Linear`
 from a generator seeded by its key (seed, architecture), and all follow one fixed batch
 order, so a child's result depends on its key alone, not on which others it was trained
 with: results can be cached by key.
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from predictor.search.halfmoon.space import ACTIVATIONS, Architecture, describe
+from predictor.halfmoon.space import ACTIVATIONS, Architecture, describe
 
 MAX_WIDTH = 16
 NUM_SAMPLES, NOISE, DATA_SEED = 1_000, 0.2, 0
@@ -60,7 +60,7 @@ def load_halfmoon() -> Halfmoon:
 
 @dataclass(frozen=True)
 class ChildTraining:
-    """How every child is trained (minimal-nas's optimiser and batch size, a fixed number of epochs)."""
+    """How every child is trained (minimal-nas's optimizer and batch size, a fixed number of epochs)."""
 
     epochs: int = 10
     batch_size: int = 32
@@ -73,11 +73,11 @@ class ChildTraining:
 
 
 ChildKey = tuple[int, Architecture]
-"""(seed, architecture): what a child's initialisation, hence its result, depends on."""
+"""(seed, architecture): what a child's initialization, hence its result, depends on."""
 
 
 def child_seed(key: ChildKey) -> int:
-    """The initialisation seed of one child."""
+    """The initialization seed of one child."""
     seed, architecture = key
     return zlib.crc32(f"{seed}:{describe(architecture)}".encode())
 
@@ -134,10 +134,10 @@ class BatchedMLPs(torch.nn.Module):
             ([slots[layer][c] for layer in range(len(key[1]))], slots[-1][c]) for c, key in enumerate(children)
         ]
         for key, (hidden_slots, output_slot) in zip(children, self.slots):
-            self._initialise(key, hidden_slots, output_slot)
+            self._initialize(key, hidden_slots, output_slot)
 
     @torch.no_grad()
-    def _initialise(self, key: ChildKey, hidden_slots: list[int], output_slot: int) -> None:
+    def _initialize(self, key: ChildKey, hidden_slots: list[int], output_slot: int) -> None:
         """nn.Linear's default, on the child's real block only: uniform in +-1/sqrt(fan_in) for weights and biases."""
         generator = torch.Generator().manual_seed(child_seed(key))
         architecture = key[1]

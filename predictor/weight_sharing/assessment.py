@@ -26,15 +26,15 @@ from tqdm import tqdm
 
 from predictor.child.cifar import DeviceCifar
 from predictor.child.training import ExecutionOptions, TrainingProtocol, train_and_evaluate
-from predictor.search.weight_sharing.architecture import (
+from predictor.weight_sharing.architecture import (
     INTERIOR_SLOTS,
     Architecture,
     op_set,
     random_architecture,
     useless_fraction,
 )
-from predictor.search.weight_sharing.enas import Derived, EnasConfig, EnasSearch
-from predictor.search.weight_sharing.standalone import standalone_protocol, train_fixed_width
+from predictor.weight_sharing.enas import Derived, EnasConfig, EnasSearch
+from predictor.weight_sharing.standalone import standalone_protocol, train_fixed_width
 
 SHARE_SAMPLES = 500
 

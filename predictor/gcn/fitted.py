@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from predictor.common.errors import TrainingDivergedError
 from predictor.data.atomic import atomic_output, write_error
 from predictor.data.cell import Cell
+from predictor.data.encodings import stacked
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.features import GraphTensors, cells_to_arrays, check_arrays, encode_graphs
+from predictor.gcn.features import GraphTensors, check_arrays, encode_graphs
 from predictor.gcn.fused import ENGINES, FusedEngineError, FusedGCN, structure_problem
 from predictor.gcn.network import GCN, scores
 from predictor.gcn.runtime import resolve_device, torch_threads
@@ -27,10 +29,6 @@ from predictor.gcn.runtime import resolve_device, torch_threads
 CHECKPOINT_FORMAT = "nb101-gcn-predictor"
 CHECKPOINT_VERSION = 2  # 2: the state is `network.GCN`'s state_dict
 ENCODE_CHUNK = 65536  # modules encoded at a time when predicting (bounds memory for the whole space)
-
-
-class TrainingDivergedError(ValueError):
-    """The loss or the predictions of a model are not finite (NaN or inf)."""
 
 
 @dataclass
@@ -129,7 +127,7 @@ class Predictor:
 
     def predict_cells(self, cells: Sequence[Cell], batch_size: int = 256) -> np.ndarray:
         """Like `predict`, for `Cell` objects."""
-        return self.predict(*cells_to_arrays(list(cells)), batch_size=batch_size)
+        return self.predict(*stacked(list(cells)), batch_size=batch_size)
 
     # --- checkpoints ------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from predictor.data.atomic import atomic_output
-from predictor.search.halfmoon.search import LockstepResult
+from predictor.halfmoon.search import LockstepResult
 
 SMOOTHING = 100  # rollouts in the moving average of the plotted accuracy
 
