@@ -166,7 +166,7 @@ def verify_cells(
     identity = run_identity(settings)
     log.check_settings(identity)
     if use_ray or ray_address:
-        _import_ray()
+        import_ray()
     with log.locked():
         log.repair()
         return _train_pending(entries, settings, log, identity, use_ray, ray_address, progress)
