@@ -215,8 +215,8 @@ def first_run_parts(info: dict) -> str:
     if not made:
         return ""
     return (
-        f", after enumerating the space ({made['space']:.1f} s) and pre-training the encoder "
-        f"({made['pretraining']:.1f} s; cached for later runs)"
+        f", after {made['space']:.1f} s for the space's cells and {made['pretraining']:.1f} s pre-training "
+        "the encoder (a first run's work, cached for later runs)"
     )
 
 

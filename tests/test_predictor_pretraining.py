@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -187,7 +189,7 @@ def test_an_encoder_that_cannot_be_saved_is_used_and_said(small_space, monkeypat
     assert set(record["encoder"]) == {f"graph_layers.{i}.weight" for i in range(SMALL.layers)}
     (line,) = capsys.readouterr().err.splitlines()
     assert f"not saved to {pretraining.cache_path(config)}" in line and "Not a directory" in line
-    assert pretraining.cached_encoder(config) is record  # used from memory for the rest of the run
+    assert pretraining.cached_encoder(config)["encoder"] is record["encoder"]  # from memory for the rest of the run
 
 
 def test_a_label_out_of_range_is_named_not_called_a_divergence():
@@ -196,3 +198,15 @@ def test_a_label_out_of_range_is_named_not_called_a_divergence():
     labels[3] = 1e30
     with pytest.raises(ValueError, match=r"accuracies lie in \[0, 1\], got 1e\+30 \(training module 3\)"):
         fit(*arrays, labels, SMALL.replace(epochs=1))
+
+
+def test_a_first_run_prints_its_parts(small_space, sample_hdf5, sample_splits, tmp_path, capsys):
+    import train
+
+    args = ["--split", "172", "--data", str(sample_hdf5), "--splits-dir", str(sample_splits), "--epochs", "2"]
+    assert train.main([*args, "--pretraining-epochs", "1", "--out", str(tmp_path / "first"), "--quiet"]) == 0
+    first = capsys.readouterr().out
+    assert train.main([*args, "--pretraining-epochs", "1", "--out", str(tmp_path / "again"), "--quiet"]) == 0
+    again = capsys.readouterr().out
+    pattern = r"trained in [\d.]+ s .*, after [\d.]+ s for the space's cells and [\d.]+ s pre-training the encoder"
+    assert re.search(pattern, first) and "pre-training" not in again

@@ -42,6 +42,11 @@ def test_answers_come_in_order_or_as_they_finish(workers):
     assert sorted(imap(_square, iter(range(40)), workers, ordered=False)) == [x * x for x in range(40)]
 
 
+def test_spawned_workers_run_an_initializer_and_answer_as_they_finish():
+    answers = imap(_square, range(6), 2, ordered=False, initializer=_square, initargs=(1,), start_method="spawn")
+    assert sorted(answers) == [x * x for x in range(6)]
+
+
 def test_a_failing_task_raises_its_own_error_and_stops_the_workers():
     with pytest.raises(ValueError, match="item 7 is bad"):
         list(imap(_fail_on_seven, range(20), 2))

@@ -22,7 +22,8 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from multiprocessing.process import BaseProcess
+from typing import Any, NoReturn
 
 STOP_SECONDS = 5.0  # how long a worker may take to exit before it is killed
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -60,7 +61,7 @@ def imap(
         yield from map(function, items)
         return
     context = multiprocessing.get_context(start_method or default_start_method())
-    processes: list = []
+    processes: list[BaseProcess] = []
     connections: list[Connection] = []
     try:
         with _signals_blocked():
@@ -131,11 +132,11 @@ def _serve(connection: Connection, inherited: list[Connection], initializer: Cal
 
 
 def _dispatch(
-    function: Callable, items: Iterator, processes: list, connections: list[Connection], ordered: bool
+    function: Callable, items: Iterator, processes: list[BaseProcess], connections: list[Connection], ordered: bool
 ) -> Iterator[Any]:
     """Keep every worker busy with one task at a time; yield the answers."""
     window = 2 * len(processes)  # tasks handed out or answered but not yet yielded
-    busy: dict[Connection, int] = {}  # connection -> index of the task it computes
+    busy: set[Connection] = set()  # the workers computing a task
     done: dict[int, Any] = {}  # answers waiting for an earlier one (ordered only)
     handed_out = next_to_yield = 0
     exhausted = False
@@ -151,20 +152,19 @@ def _dispatch(
                 exhausted = True
                 break
             connection.send((handed_out, function, item))
-            busy[connection] = handed_out
+            busy.add(connection)
             handed_out += 1
         if not busy:
             return
         sentinels = {process.sentinel: process for process in processes}
         for ready in wait([*busy, *sentinels]):
             if ready in sentinels:
-                process = sentinels[ready]
-                raise ChildProcessError(
-                    f"worker process {process.pid} died (exit code {process.exitcode}) before it answered: "
-                    "out of memory or killed? run again, or with fewer workers"
-                )
-            index, succeeded, value = ready.recv()
-            del busy[ready]
+                _died(sentinels[ready])
+            try:
+                index, succeeded, value = ready.recv()
+            except EOFError:  # its end of the pipe closed: it died
+                _died(processes[connections.index(ready)])
+            busy.discard(ready)
             if not succeeded:
                 error, remote_traceback = value
                 raise error from WorkerError(f"in the worker:\n{remote_traceback}")
@@ -177,12 +177,20 @@ def _dispatch(
             next_to_yield += 1
 
 
-def _join(processes: list, seconds: float) -> None:
+def _died(process: BaseProcess) -> NoReturn:
+    process.join(STOP_SECONDS)  # its exit code, once the system has it
+    raise ChildProcessError(
+        f"worker process {process.pid} died (exit code {process.exitcode}) before it answered: "
+        "out of memory or killed? run again, or with fewer workers"
+    )
+
+
+def _join(processes: list[BaseProcess], seconds: float) -> None:
     for process in processes:
         process.join(seconds)
 
 
-def _stop(processes: list) -> None:
+def _stop(processes: list[BaseProcess]) -> None:
     """SIGTERM to the workers still running, SIGKILL to those still there after STOP_SECONDS."""
     running = [process for process in processes if process.exitcode is None]
     for process in running:

@@ -198,15 +198,17 @@ def cache_path(config: TrainConfig, cache_dir: Path | None = None) -> Path:
 def cached_encoder(config: TrainConfig, progress: bool = False, cache_dir: Path | None = None) -> dict:
     """{"encoder": weights, "seconds": pre-training time, "cells": ...}: read from the cache, or made and cached.
 
-    An encoder made here also has "made": the seconds this process spent enumerating the
-    space and pre-training. Two processes that make the same encoder at once both succeed;
+    When this call made the encoder, the record also has "made": the seconds spent on the
+    space's cells and on pre-training. Two processes that make the same encoder at once both succeed;
     the first file in place is kept. A cache that cannot be written (a read-only folder) is
     said in one line on stderr, and the encoder is used from memory.
     """
     path = cache_path(config, cache_dir)
-    if path not in _loaded:
-        _loaded[path] = _read_or_make(config, path, progress)
-    return _loaded[path]
+    if path in _loaded:
+        return _loaded[path]
+    record = _read_or_make(config, path, progress)
+    _loaded[path] = {key: value for key, value in record.items() if key != "made"}  # made once, by the first caller
+    return record
 
 
 _loaded: dict[Path, dict] = {}  # a search refits dozens of times: read each file once per process
