@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from predictor import cli
-from predictor.data.atomic import write_json
+from predictor.data.atomic import check_output, check_output_directory, write_json
 from predictor.data.labels import LabelSpec, parse_repeat
 from predictor.gcn import experiment
 from predictor.gcn.config import READOUTS, TrainConfig
@@ -30,14 +30,14 @@ DEFAULT_CONFIG = "recommended"
 
 # option -> (TrainConfig field, argparse type, help); defaults come from --config
 SETTINGS = {
-    "--epochs": ("epochs", cli.integer(1, 100_000), "training epochs (paper 300)"),
-    "--batch-size": ("batch_size", cli.integer(1, 100_000), "modules per step (paper 10)"),
+    "--epochs": ("epochs", cli.integer(1, 100_000), "training epochs"),
+    "--batch-size": ("batch_size", cli.integer(1, 100_000), "modules per step"),
     "--lr": ("lr", cli.real(0.0, 1e6, low_inclusive=False), "Adam learning rate, cosine-annealed per epoch"),
     "--weight-decay": ("weight_decay", cli.real(0.0, 1e3), "Adam's L2 weight decay"),
-    "--hidden": ("hidden", cli.integer(1, 4096), "width of the graph layers (paper 144)"),
-    "--layers": ("layers", cli.integer(1, 32), "graph-convolution layers (paper 3)"),
-    "--readout-hidden": ("readout_hidden", cli.integer(1, 4096), "width of fc1 (paper 128)"),
-    "--dropout": ("dropout", cli.real(0.0, 0.99), "dropout probability (paper 0.1)"),
+    "--hidden": ("hidden", cli.integer(1, 4096), "width of the graph layers"),
+    "--layers": ("layers", cli.integer(1, 32), "graph-convolution layers"),
+    "--readout-hidden": ("readout_hidden", cli.integer(1, 4096), "width of fc1"),
+    "--dropout": ("dropout", cli.real(0.0, 0.99), "dropout probability"),
     "--readout": ("readout", str, "'mean' of the vertices (paper) or 'mean-output': also the output vertex"),
     "--num-op-types": ("num_op_types", cli.integer(1, 64), "operation types of the vocabulary (op codes 0..K-1)"),
     "--pretraining-epochs": (
@@ -56,7 +56,7 @@ SETTINGS = {
     "--threshold": (
         "threshold",
         cli.real(0.0, 1.0, low_inclusive=False),
-        "classifier: the accuracy above which a module is good (default 0.91)",
+        "classifier: the accuracy above which a module is good",
     ),
     "--threads": ("threads", cli.integer(1, 256), "CPU threads (one is fastest for these tiny matrices)"),
 }
@@ -114,9 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_CONFIG,
         help=f"base setting (default: {DEFAULT_CONFIG}); 'paper' = Wen et al.'s exact recipe",
     )
-    for option, (_, kind, text) in SETTINGS.items():
+    for option, (field, kind, text) in SETTINGS.items():
         choices = READOUTS if option == "--readout" else None
-        config.add_argument(option, type=kind, choices=choices, default=None, help=text)
+        config.add_argument(option, type=kind, choices=choices, default=None, help=f"{text} ({config_defaults(field)})")
     config.add_argument(
         "--engine",
         choices=ENGINES,
@@ -126,10 +126,26 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--device", default=None, type=device_name, help="auto (default), cpu, cuda, cuda:1, ...")
     config.add_argument("--seed", type=cli.seed, default=0, help="fixes initial weights, batch order and dropout")
     output = parser.add_argument_group("output")
-    output.add_argument("--out", type=Path, help="run folder (default: runs/<split>[-<stage>])")
+    output.add_argument("--out", type=Path, help="run folder (default: runs/<split>[-<stage>|-cv])")
     output.add_argument("--metrics-out", type=Path, help="also write the metrics JSON here")
+    output.add_argument("--force", action="store_true", help="replace an existing run folder or --metrics-out file")
     output.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def config_defaults(field: str) -> str:
+    """What --config gives a setting, for --help: "default: 300" or "default: 0.001 recommended, 0.0001 paper"."""
+    values = {
+        name: _shown(getattr(CONFIGS[name](), field))
+        for name in (DEFAULT_CONFIG, *sorted(set(CONFIGS) - {DEFAULT_CONFIG}))
+    }
+    if len(set(values.values())) == 1:
+        return f"default: {values[DEFAULT_CONFIG]}"
+    return "default: " + ", ".join(f"{value} {name}" for name, value in values.items())
+
+
+def _shown(value) -> str:
+    return "none" if value is None else str(value)
 
 
 def device_name(text: str) -> str:
@@ -157,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --split NAME to train, or --evaluate CHECKPOINT")
     config = make_config(args)
     label = LabelSpec(args.label_budget, args.label_repeat, args.label_field)
+    if args.metrics_out:  # every output is checked before the work
+        check_output(args.metrics_out, force=args.force)
+    out = None if args.evaluate else args.out or default_run_folder(args)
+    if out:
+        check_output_directory(out, force=args.force, replaceable=experiment.RUN_FILES)
     bench = experiment.open_data(args.data)
     if args.evaluate:
         return evaluate_checkpoint(args, bench, label)
@@ -164,9 +185,6 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"training split {train_set.name}: {len(train_set)} modules ({train_set.description}); "
         f"label: {label.describe()}; config: {args.config}" + "".join(f"; {n}" for n in train_set.notes)
-    )
-    out = args.out or Path("runs") / (
-        Path(str(args.split)).stem + ("" if args.stage == "regressor" else f"-{args.stage}")
     )
     try:
         if args.cv:
@@ -179,11 +197,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def default_run_folder(args: argparse.Namespace) -> Path:
+    """runs/<split>, with the stage or -cv appended, so that different runs never share a folder."""
+    suffix = "-cv" if args.cv else "" if args.stage == "regressor" else f"-{args.stage}"
+    return Path("runs") / (Path(str(args.split)).stem + suffix)
+
+
 def train_and_evaluate(
     args: argparse.Namespace, bench, train_set, label: LabelSpec, config: TrainConfig, out: Path
 ) -> int:
+    eval_set = experiment.evaluation_modules(bench, args.eval_split, args.splits_dir, label, train_set.hashes)
     model = experiment.train(train_set, config, args.seed, args.engine, progress=not args.quiet)
-    eval_set = experiment.evaluation_modules(bench, args.eval_split, args.splits_dir, label, model.train_hashes)
     metrics, predicted = experiment.evaluate(model, eval_set)
     extra = {
         "stage": args.stage,
@@ -196,7 +220,7 @@ def train_and_evaluate(
         "train_seconds": model.info["seconds"],
         "engine": model.info["engine"],
     }
-    files = experiment.write_run(out, model, metrics, predicted, eval_set, extra)
+    files = experiment.write_run(out, model, metrics, predicted, eval_set, extra, force=args.force)
     report(
         metrics,
         eval_set,
@@ -205,7 +229,7 @@ def train_and_evaluate(
     )
     print("wrote " + ", ".join(str(path) for path in files.values()))
     if args.metrics_out:
-        write_json({**metrics, **extra, "config": config.to_dict()}, args.metrics_out)
+        write_json({**metrics, **extra, "config": config.to_dict()}, args.metrics_out, force=args.force)
     return 0
 
 
@@ -245,7 +269,7 @@ def evaluate_checkpoint(args: argparse.Namespace, bench, label: LabelSpec) -> in
         f"checkpoint {args.evaluate} ({model.config.task}, trained on {model.info.get('train_split', '?')})",
     )
     if args.metrics_out:
-        write_json({**metrics, **extra}, args.metrics_out)
+        write_json({**metrics, **extra}, args.metrics_out, force=args.force)
     return 0
 
 
@@ -261,7 +285,7 @@ def evaluate_two_stage(args: argparse.Namespace, bench, label: LabelSpec) -> int
     report(metrics, eval_set, f"two-stage run {args.evaluate}: filter")
     print(f"regressor on the {len(good):,} kept modules:\n{format_metrics(regression)}")
     if args.metrics_out:
-        write_json({**metrics, "kept": regression}, args.metrics_out)
+        write_json({**metrics, "kept": regression}, args.metrics_out, force=args.force)
     return 0
 
 
@@ -282,10 +306,10 @@ def cross_validate(args: argparse.Namespace, train_set, config: TrainConfig, out
         "config": config.to_dict(),
         "config_name": args.config,
     }
-    path = write_json(payload, out / "cv.json")
+    path = experiment.write_cross_validation(out, payload, force=args.force)
     print(f"wrote {path}")
     if args.metrics_out:
-        write_json(payload, args.metrics_out)
+        write_json(payload, args.metrics_out, force=args.force)
     return 0
 
 
@@ -310,8 +334,6 @@ def two_stage(args: argparse.Namespace, bench, train_set, label: LabelSpec, conf
     print(format_metrics(metrics["two_stage_regressor"]))
     print(f"regressor alone (all {len(train_set)} training modules), on {good.name}:")
     print(format_metrics(metrics["regressor_alone"]))
-    two.save(out)
-    alone.save(out / "regressor_alone.pt")
     payload = {
         **metrics,
         "train_split": train_set.name,
@@ -319,9 +341,10 @@ def two_stage(args: argparse.Namespace, bench, train_set, label: LabelSpec, conf
         "config": config.to_dict(),
         "label": label.to_dict(),
     }
-    print(f"wrote {out}/classifier.pt, regressor.pt, regressor_alone.pt, {write_json(payload, out / 'metrics.json')}")
+    files = experiment.write_two_stage_run(out, two, alone, good, payload, force=args.force)
+    print("wrote " + ", ".join(map(str, files)))
     if args.metrics_out:
-        write_json(payload, args.metrics_out)
+        write_json(payload, args.metrics_out, force=args.force)
     return 0
 
 

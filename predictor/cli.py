@@ -37,11 +37,30 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's layout, and ends each option's help with its default unless the help shows it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = shown_default(action)
+        if shown is None or f"({shown})" in text or ("default" in text and shown in text):
+            return text
+        return f"{text} (default: {shown.replace('%', '%%')})"
+
+
+def shown_default(action: argparse.Action) -> str | None:
+    """An option's default as --help shows it; None for a flag, a positional or an option without one."""
+    default = action.default
+    if not action.option_strings or default is None or default is argparse.SUPPRESS or isinstance(default, bool):
+        return None
+    return " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with a `--debug` flag and one-line usage errors."""
+    """argparse with a `--debug` flag, one-line usage errors and every default shown in --help."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
         self.add_argument("--debug", action="store_true", help="show the traceback of an error instead of one line")
 

@@ -29,12 +29,11 @@ def sample_hdf5(sample_tfrecord: Path, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="session")
 def sample_splits(sample_hdf5: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from predictor.data.dataset import NASBench
-    from predictor.data.splits import make_splits, save_split
+    from predictor.data.splits import make_splits, save_splits
 
     directory = tmp_path_factory.mktemp("splits")
     with NASBench(sample_hdf5) as bench:
-        for split in make_splits(bench).values():
-            save_split(split, directory, {"source_name": SAMPLE_TFRECORD.name})
+        save_splits(list(make_splits(bench).values()), directory, {"source_name": SAMPLE_TFRECORD.name})
     return directory
 
 

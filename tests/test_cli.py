@@ -156,7 +156,8 @@ def test_search_refuses_bad_numbers(bad, capsys):
 def test_train_on_a_file_that_is_not_hdf5(tmp_path, capsys):
     data = tmp_path / "data.hdf5"
     data.write_text("a text file")
-    assert train.main(["--split", "172", "--data", str(data), "--splits-dir", str(REPO / "splits")]) == 1
+    out = ["--out", str(tmp_path / "run")]
+    assert train.main(["--split", "172", "--data", str(data), "--splits-dir", str(REPO / "splits"), *out]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not an HDF5 file" in err[0]
 

@@ -87,9 +87,10 @@ def test_evaluate_on_every_module_says_so(trained, sample_hdf5, sample_splits, c
 
 
 def test_missing_split_and_data_say_what_makes_them(sample_hdf5, tmp_path, capsys):
-    assert train.main(["--split", "999", "--data", str(sample_hdf5), "--splits-dir", str(tmp_path)]) == 1
+    out = ["--out", str(tmp_path / "run")]
+    assert train.main(["--split", "999", "--data", str(sample_hdf5), "--splits-dir", str(tmp_path), *out]) == 1
     assert "tools/split_train_val.py" in capsys.readouterr().err
-    assert train.main(["--split", "172", "--data", str(tmp_path / "none.hdf5")]) == 1
+    assert train.main(["--split", "172", "--data", str(tmp_path / "none.hdf5"), *out]) == 1
     assert "nasbench_tfrecord_converter.py" in capsys.readouterr().err
 
 
@@ -109,7 +110,7 @@ def test_cross_validation_reports_mean_and_spread(sample_hdf5, sample_splits, tm
             "--cv",
             "3",
             "--out",
-            str(tmp_path),
+            str(tmp_path / "cv"),
             "--quiet",
             "--metrics-out",
             str(tmp_path / "cv-copy.json"),
@@ -117,7 +118,7 @@ def test_cross_validation_reports_mean_and_spread(sample_hdf5, sample_splits, tm
     )
     assert code == 0
     assert "±" in capsys.readouterr().out
-    payload = json.loads((tmp_path / "cv.json").read_text())
+    payload = json.loads((tmp_path / "cv" / "cv.json").read_text())
     assert len(payload["folds"]) == 3 and "kendall_tau" in payload["summary"]
 
 
@@ -139,7 +140,7 @@ def test_classifier_stage(sample_hdf5, sample_splits, tmp_path):
             "--threshold",
             "0.91",
             "--out",
-            str(tmp_path),
+            str(tmp_path / "run"),
             "--quiet",
             "--metrics-out",
             str(tmp_path / "m.json"),
@@ -170,22 +171,23 @@ def test_two_stage(sample_hdf5, sample_splits, tmp_path, capsys):
             "--threshold",
             "0.9",
             "--out",
-            str(tmp_path),
+            str(tmp_path / "run"),
             "--quiet",
         ]
     )
     assert code == 0
     out = capsys.readouterr().out
     assert "regressor alone" in out and "denoise-91" in out
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
     assert {"mse", "kendall_tau"} <= set(metrics["two_stage_regressor"]) and "regressor_alone" in metrics
-    for name in ("classifier.pt", "regressor.pt", "regressor_alone.pt"):
-        assert (tmp_path / name).is_file()
+    for name in ("classifier.pt", "regressor.pt", "regressor_alone.pt", "scatter.png", "scatter_alone.png"):
+        assert (run / name).is_file()
     assert (
         train.main(
             [
                 "--evaluate",
-                str(tmp_path),
+                str(run),
                 "--data",
                 str(sample_hdf5),
                 "--splits-dir",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from predictor import cli
 from predictor.data.dataset import NASBench
-from predictor.data.splits import DEFAULT_SIZES, DEFAULT_THRESHOLDS, make_splits, save_split
+from predictor.data.splits import DEFAULT_SIZES, DEFAULT_THRESHOLDS, make_splits, save_splits
 
 
 @cli.entry_point
@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         default=list(DEFAULT_THRESHOLDS),
         help="accuracy thresholds of the denoise-T splits, between 0 and 1",
     )
-    parser.add_argument("--seed", type=cli.seed, default=0, help="seed of the random splits (default: %(default)s)")
+    parser.add_argument("--seed", type=cli.seed, default=0, help="seed of the random splits")
+    parser.add_argument("--force", action="store_true", help="replace split files that exist in --out")
     args = parser.parse_args(argv)
 
     bench = NASBench(args.data)
@@ -35,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         if key in ("source_name", "source_size", "source_crc32c")
     }
     source.update(seed=args.seed, data=str(args.data))
-    for split in make_splits(bench, args.sizes, args.thresholds, args.seed).values():
-        path = save_split(split, args.out, source)
+    splits = list(make_splits(bench, args.sizes, args.thresholds, args.seed).values())
+    for split, path in zip(splits, save_splits(splits, args.out, source, force=args.force)):
         print(f"{path}: {len(split):>7,} modules  {split.description}")
     return 0
 

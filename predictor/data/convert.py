@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from predictor.data.atomic import atomic_output, check_output
+from predictor.data.atomic import atomic_output, check_output, write_error
 from predictor.data.cell import MAX_VERTICES, OP_CODES
 from predictor.data.records import (
     Block,
@@ -334,7 +334,10 @@ def check_source(source: Path) -> None:
 
 def _write_hdf5(output: Path, datasets: dict[str, np.ndarray], attributes: dict, force: bool) -> None:
     with atomic_output(output, force=force) as temporary:
-        with h5py.File(temporary, "w") as file:
-            for name, array in datasets.items():
-                file.create_dataset(name, data=array)
-            file.attrs.update(attributes)
+        try:
+            with h5py.File(temporary, "w") as file:
+                for name, array in datasets.items():
+                    file.create_dataset(name, data=array)
+                file.attrs.update(attributes)
+        except (OSError, RuntimeError) as error:  # h5py's messages span lines and name the temporary file
+            raise write_error(output, error) from None

@@ -15,8 +15,8 @@ import h5py
 import numpy as np
 
 from predictor.data.cell import Cell
-from predictor.data.graph import rows_by_hash
-from predictor.data.schema import BUDGETS, EVALUATION_POINTS, METRIC_FIELDS, NUM_REPEATS
+from predictor.data.graph import OUTPUT_LABEL, rows_by_hash
+from predictor.data.schema import BUDGETS, DATASETS, EVALUATION_POINTS, METRIC_FIELDS, NUM_REPEATS, SHAPES
 
 BLOWN_UP_ACCURACY = 0.2  # a final accuracy below this is a run that diverged (~10% = chance)
 
@@ -38,6 +38,8 @@ class NASBench:
                 f"{self.path}: no such file. Convert the official tfrecord first: "
                 "python tools/nasbench_tfrecord_converter.py --input PATH.tfrecord --output " + str(self.path)
             )
+        with open(self.path, "rb"):  # a file that cannot be read says so (permission denied), not "not HDF5"
+            pass
         try:
             self._file = h5py.File(self.path, "r")
         except OSError:
@@ -45,13 +47,24 @@ class NASBench:
                 f"{self.path}: not an HDF5 file (truncated, or another format); "
                 "make one with tools/nasbench_tfrecord_converter.py"
             ) from None
-        missing = {"hash", "num_vertices", "trainable_parameters", "adjacency", "operations", "metrics"} - set(
-            self._file
-        )
+        missing = set(DATASETS) - set(self._file)
         if missing:
             raise ValueError(f"{self.path}: not a NAS-Bench-101 HDF5 file (missing datasets {sorted(missing)})")
+        self._check_shapes()
         self.hashes: np.ndarray = self._file["hash"][:].astype("S32")
         self.attrs = dict(self._file.attrs)
+
+    def _check_shapes(self) -> None:
+        """Every dataset holds one row per module, in the schema's layout (else reads fail far from the cause)."""
+        rows = self._file["hash"].shape[:1]
+        for name, tail in SHAPES.items():
+            shape = self._file[name].shape
+            if shape != rows + tail:
+                expected = ", ".join(map(str, rows + tail))
+                raise ValueError(
+                    f"{self.path}: dataset {name!r} has shape {shape}, expected ({expected}) "
+                    "(damaged or another layout); convert the tfrecord again"
+                )
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -80,11 +93,23 @@ class NASBench:
 
     @cached_property
     def adjacency(self) -> np.ndarray:
-        return self._file["adjacency"][:]
+        return self._integers("adjacency", lambda a: (a == 0) | (a == 1), "0 or 1")
 
     @cached_property
     def operations(self) -> np.ndarray:
-        return self._file["operations"][:]
+        return self._integers("operations", lambda a: (a >= OUTPUT_LABEL) & (a < 64), "op codes")
+
+    def _integers(self, name: str, valid, meaning: str) -> np.ndarray:
+        """A column of whole numbers as int8; a fraction (1.7) or a value out of range is an error, never rounded."""
+        values = self._file[name][:]
+        bad = ~valid(values) | (values != np.round(values))
+        if bad.any():
+            where = tuple(np.argwhere(bad)[0])
+            raise ValueError(
+                f"{self.path}: dataset {name!r} holds {values[where].item()!r} at row {where[0]}, "
+                f"expected {meaning}; convert the tfrecord again"
+            )
+        return values.astype(np.int8)
 
     @cached_property
     def metrics(self) -> np.ndarray:

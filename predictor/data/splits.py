@@ -5,18 +5,20 @@ Random splits of different sizes are prefixes of one seeded permutation, so the
 holds the modules whose 108-epoch final validation accuracy (repeat 0, blown-up runs
 replaced as in `NASBench.accuracy`) is above T; `T-N` is the intersection of the two.
 Hashes are stored so that a split can be re-applied to another conversion of the data.
+A set of splits is written all or none, and replaces existing split files only when told.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from predictor.data.atomic import atomic_output
+from predictor.data.atomic import atomic_outputs
 from predictor.data.dataset import NASBench
 
 DEFAULT_SIZES = (172, 334, 860)
@@ -50,6 +52,7 @@ def make_splits(
 ) -> dict[str, Split]:
     """All splits of a dataset: `all`, random `N`, `denoise-T` and their intersections `T-N`."""
     n = len(bench)
+    _check_distinct_names(sizes, thresholds)
     if max(sizes, default=0) > n:
         raise ValueError(f"split size {max(sizes)} is larger than the dataset ({n} modules)")
 
@@ -73,21 +76,40 @@ def make_splits(
     return splits
 
 
-def save_split(split: Split, directory: str | Path, source: dict) -> Path:
-    """Write `directory/NAME.npz` atomically; `source` records which file the rows index."""
+def _check_distinct_names(sizes: Sequence[int], thresholds: Sequence[float]) -> None:
+    """Two sizes or two thresholds that name the same split file would lose one of the splits."""
+    if len(set(sizes)) < len(sizes):
+        raise ValueError(f"split sizes {list(sizes)} repeat a size; give each size once")
+    by_name: dict[str, float] = {}
+    for threshold in thresholds:
+        name = threshold_name(threshold)
+        if name in by_name:
+            raise ValueError(
+                f"thresholds {by_name[name]:g} and {threshold:g} both make split {name}; "
+                "give thresholds that differ by at least 0.01"
+            )
+        by_name[name] = threshold
+
+
+def save_splits(splits: Sequence[Split], directory: str | Path, source: dict, *, force: bool = False) -> list[Path]:
+    """Write `directory/NAME.npz` for every split, all or none; existing files are replaced only with `force`.
+
+    `source` records which file the rows index.
+    """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{split.name}.npz"
-    with atomic_output(path, force=True) as temporary, open(temporary, "wb") as file:
-        np.savez(
-            file,
-            rows=split.rows,
-            hashes=split.hashes,
-            meta=np.array(
-                json.dumps({"name": split.name, "description": split.description, **source}, allow_nan=False)
-            ),
-        )
-    return path
+    paths = [directory / f"{split.name}.npz" for split in splits]
+    with atomic_outputs(paths, force=force) as temporaries:
+        for split, temporary in zip(splits, temporaries):
+            with open(temporary, "wb") as file:
+                np.savez(
+                    file,
+                    rows=split.rows,
+                    hashes=split.hashes,
+                    meta=np.array(
+                        json.dumps({"name": split.name, "description": split.description, **source}, allow_nan=False)
+                    ),
+                )
+    return paths
 
 
 def split_path(name_or_path: str | Path, directory: str | Path = "splits") -> Path:
@@ -105,8 +127,7 @@ def load_split(name_or_path: str | Path, bench: NASBench, directory: str | Path 
             f"split {str(name_or_path)!r} not found at {path}; available: {available or 'none'} "
             "(make them with: python tools/split_train_val.py)"
         )
-    with np.load(path) as stored:
-        rows, hashes, meta = stored["rows"], stored["hashes"], json.loads(str(stored["meta"]))
+    rows, hashes, meta = _read_split(path)
     if len(rows) and rows.max() < len(bench) and np.array_equal(bench.hashes[rows], hashes):
         return Split(meta["name"], rows, hashes, meta.get("description", ""))
     try:
@@ -118,3 +139,19 @@ def load_split(name_or_path: str | Path, bench: NASBench, directory: str | Path 
             "remake the splits for this file with tools/split_train_val.py"
         ) from None
     return Split(meta["name"], rows, bench.hashes[rows], meta.get("description", ""))
+
+
+def _read_split(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(rows, hashes, meta) of a split file; ValueError naming the file when it is not a whole split file."""
+    try:
+        with np.load(path) as stored:
+            rows, hashes, meta = stored["rows"], stored["hashes"], json.loads(str(stored["meta"]))
+        if not isinstance(meta, dict) or rows.ndim != 1 or rows.shape != hashes.shape:
+            raise ValueError("unexpected contents")
+        return rows.astype(np.int64), hashes.astype("S32"), meta
+    except (EOFError, zipfile.BadZipFile, KeyError, ValueError, AttributeError, TypeError) as error:
+        reason = "a required array is missing" if isinstance(error, KeyError) else "truncated or damaged"
+        raise ValueError(
+            f"{path}: not a readable split file ({reason}); "
+            "remake the splits with: python tools/split_train_val.py --force"
+        ) from None

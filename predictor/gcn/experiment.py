@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor.data.atomic import write_json
+from predictor.data.atomic import atomic_directory, write_json
 from predictor.data.dataset import NASBench
 from predictor.data.labels import LabelSpec
 from predictor.data.splits import load_split
@@ -26,6 +26,11 @@ from predictor.gcn.training import fit
 from predictor.gcn.two_stage import TwoStagePredictor, fit_two_stage
 
 REST = "rest"
+# what a run folder holds: --force replaces a folder only when it holds nothing else
+RUN_FILES = frozenset(
+    {"model.pt", "metrics.json", "scatter.png", "training_curve.png", "cv.json"}
+    | {"classifier.pt", "regressor.pt", "regressor_alone.pt", "scatter_alone.png"}
+)
 
 
 @dataclass
@@ -80,6 +85,12 @@ def modules(
     """Modules at `rows` with their labels; modules without a label (NaN) are dropped, with a note."""
     rows = np.asarray(rows, dtype=np.int64)
     labels = label.values(bench)[rows]
+    infinite = np.isinf(labels)
+    if infinite.any():
+        raise ValueError(
+            f"{bench.path}: {int(infinite.sum())} modules of {name} have an infinite {label.describe()} "
+            f"(first at row {rows[infinite][0]}); convert the tfrecord again"
+        )
     known = ~np.isnan(labels)
     notes = [] if known.all() else [f"{int((~known).sum())} modules without a {label.describe()} left out"]
     rows, labels = rows[known], labels[known]
@@ -150,18 +161,45 @@ def evaluate(model: Predictor, eval_set: Modules) -> tuple[dict, np.ndarray]:
 
 
 def write_run(
-    out: Path, model: Predictor, metrics: dict, predicted: np.ndarray, eval_set: Modules, extra: dict
+    out: Path,
+    model: Predictor,
+    metrics: dict,
+    predicted: np.ndarray,
+    eval_set: Modules,
+    extra: dict,
+    force: bool = False,
 ) -> dict[str, Path]:
-    """Checkpoint, metrics JSON (with the configuration), scatter plot and training curve."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"checkpoint": model.save(out / "model.pt")}
-    payload = {**metrics, **extra, "config": model.config.to_dict(), "checkpoint": str(files["checkpoint"])}
-    files["metrics"] = write_json(payload, out / "metrics.json")
-    title = f"{model.config.task} on {model.info.get('train_split', '?')}, evaluated on {eval_set.name}"
-    if not model.is_classifier:
-        files["scatter"] = scatter_plot(predicted, eval_set.labels, out / "scatter.png", title)
-    files["curve"] = training_curve(model.history, out / "training_curve.png", title)
-    return files
+    """The run folder, whole or not at all: checkpoint, metrics JSON (with the configuration), plots."""
+    with atomic_directory(out, force=force, replaceable=RUN_FILES) as folder:
+        files = {"checkpoint": model.save(folder / "model.pt")}
+        payload = {**metrics, **extra, "config": model.config.to_dict(), "checkpoint": str(out / "model.pt")}
+        files["metrics"] = write_json(payload, folder / "metrics.json")
+        title = f"{model.config.task} on {model.info.get('train_split', '?')}, evaluated on {eval_set.name}"
+        if not model.is_classifier:
+            files["scatter"] = scatter_plot(predicted, eval_set.labels, folder / "scatter.png", title)
+        files["curve"] = training_curve(model.history, folder / "training_curve.png", title)
+    return {key: out / path.name for key, path in files.items()}
+
+
+def write_two_stage_run(
+    out: Path, two: TwoStagePredictor, alone: Predictor, good: Modules, payload: dict, force: bool = False
+) -> list[Path]:
+    """The two-stage run folder, whole or not at all: the three models, metrics, and a scatter of each
+    regressor on the good modules."""
+    with atomic_directory(out, force=force, replaceable=RUN_FILES) as folder:
+        files = [*two.save(folder), alone.save(folder / "regressor_alone.pt")]
+        files.append(write_json(payload, folder / "metrics.json"))
+        for model, name, what in ((two.regressor, "scatter.png", "two-stage"), (alone, "scatter_alone.png", "alone")):
+            title = f"regressor ({what}) on {model.info.get('train_split', '?')}, evaluated on {good.name}"
+            files.append(scatter_plot(model.predict(*good.arrays()), good.labels, folder / name, title))
+    return [out / path.name for path in files]
+
+
+def write_cross_validation(out: Path, payload: dict, force: bool = False) -> Path:
+    """The cross-validation folder, holding cv.json."""
+    with atomic_directory(out, force=force, replaceable=RUN_FILES) as folder:
+        write_json(payload, folder / "cv.json")
+    return out / "cv.json"
 
 
 # --- cross-validation ------------------------------------------------------------------
@@ -208,6 +246,7 @@ def run_two_stage(
     )
     for model in (two_stage.classifier, two_stage.regressor, alone):
         model.train_hashes = train_set.hashes
+        model.info.update(train_split=train_set.name)
     threshold = two_stage.classifier.threshold
     kept = two_stage.keep(*eval_set.arrays())
     filter_metrics = classification_metrics(

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from predictor.data.atomic import atomic_output
+from predictor.data.atomic import atomic_output, write_error
 from predictor.data.cell import Cell
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.features import GraphTensors, cells_to_arrays, check_arrays, encode_graphs
@@ -146,7 +146,10 @@ class Predictor:
             "train_hashes": _hashes_to_tensor(self.train_hashes),
         }
         with atomic_output(path, force=True) as temporary:
-            torch.save(payload, temporary)
+            try:
+                torch.save(payload, temporary)
+            except RuntimeError as error:  # a full disk: torch says "basic_ios::clear" or "inline_container.cc"
+                raise write_error(path, error) from None
         return path
 
     @classmethod
@@ -165,21 +168,24 @@ class Predictor:
             raise ValueError(
                 f"{path}: not a readable predictor checkpoint (truncated or damaged?); retrain with train.py"
             )
-        if payload["version"] != CHECKPOINT_VERSION:
+        if payload.get("version") != CHECKPOINT_VERSION:
             raise ValueError(
-                f"{path}: checkpoint version {payload['version']}, this code reads version {CHECKPOINT_VERSION}; "
-                "train the model again with this version"
+                f"{path}: checkpoint version {payload.get('version', 'missing')}, this code reads version "
+                f"{CHECKPOINT_VERSION}; train the model again with this version"
             )
-        config = TrainConfig.from_dict(json.loads(payload["config"]))
-        network = GCN(config)
-        network.load_state_dict(payload["state"])
-        predictor = cls(
-            config,
-            network.eval(),
-            payload["history"],
-            json.loads(payload["info"]),
-            _tensor_to_hashes(payload.get("train_hashes")),
-        )
+        try:
+            config = TrainConfig.from_dict(json.loads(payload["config"]))
+            network = GCN(config)
+            network.load_state_dict(payload["state"])
+            info = json.loads(payload["info"])
+            history = list(payload["history"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:  # missing entries, shapes, bad JSON
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+            reason = f"no {error}" if isinstance(error, KeyError) else lines[-1]  # torch: the mismatch, last
+            raise ValueError(
+                f"{path}: a damaged predictor checkpoint ({reason.rstrip(':. ')}); retrain with train.py"
+            ) from None
+        predictor = cls(config, network.eval(), history, info, _tensor_to_hashes(payload.get("train_hashes")))
         return predictor.to(resolve_device(device))
 
 

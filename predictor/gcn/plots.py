@@ -1,4 +1,4 @@
-"""Figures of a training run: predicted vs true accuracy, and the training curve (files, no display)."""
+"""Figures of a training run: the predictor's score against true accuracy, the training curve (files, no display)."""
 
 from __future__ import annotations
 
@@ -12,26 +12,50 @@ import numpy as np  # noqa: E402
 
 from predictor.data.atomic import atomic_output  # noqa: E402
 
+ZOOM_FROM = 90  # % true accuracy where the zoomed panel starts
+
 
 def scatter_plot(predicted: np.ndarray, true: np.ndarray, path: str | Path, title: str = "") -> Path:
-    """Two panels like the paper's figure: every module, and a zoom on accuracies from 90%."""
+    """Write `scatter_figure` to `path`."""
     path = Path(path)
-    predicted, true = 100 * np.asarray(predicted), 100 * np.asarray(true)
-    figure, axes = plt.subplots(1, 2, figsize=(12, 6))
-    for axis, zoom in zip(axes, (False, True)):
-        axis.scatter(true, predicted, s=1, alpha=0.5)
-        axis.grid(linestyle="--")
-        axis.set_xlabel("true accuracy (%)")
-        axis.set_ylabel("predicted accuracy (%)")
-        low, high = (90, 95) if zoom else (min(true.min(), predicted.min()), max(true.max(), predicted.max()))
-        axis.plot([low, high], [low, high], color="grey", linewidth=0.8)
-        if zoom:
-            axis.set_xlim(low, high)
-            axis.set_ylim(low, high)
-    figure.suptitle(title)
+    figure = scatter_figure(predicted, true, title)
     figure.savefig(path, bbox_inches="tight", dpi=100)
     plt.close(figure)
     return path
+
+
+def scatter_figure(predicted: np.ndarray, true: np.ndarray, title: str = "") -> plt.Figure:
+    """Two panels like the paper's figure: every module, and a zoom on the modules from 90% true accuracy.
+
+    The vertical axis is the predictor's score, in accuracy units but for ranking: a ranking loss
+    or a label floor puts it above any real accuracy, so the zoom spans the scores it holds.
+    """
+    predicted, true = 100 * np.asarray(predicted), 100 * np.asarray(true)
+    figure, axes = plt.subplots(1, 2, figsize=(12, 6))
+    good = true >= ZOOM_FROM
+    for axis, zoom in zip(axes, (False, True)):
+        shown = good if zoom and good.any() else np.ones(len(true), bool)
+        axis.scatter(true[shown], predicted[shown], s=1, alpha=0.5)
+        axis.grid(linestyle="--")
+        axis.set_xlabel("true accuracy (%)")
+        axis.set_ylabel("predictor score (accuracy units, %; for ranking)")
+        if not shown.any():
+            continue
+        x_range, y_range = _padded(true[shown]), _padded(predicted[shown])
+        diagonal = [max(x_range[0], y_range[0]), min(x_range[1], y_range[1])]
+        axis.plot(diagonal, diagonal, color="grey", linewidth=0.8)
+        if zoom:
+            axis.set_xlim(*x_range)
+            axis.set_ylim(*y_range)
+    axes[1].set_title(f"true accuracy from {ZOOM_FROM}%")
+    figure.suptitle(title)
+    return figure
+
+
+def _padded(values: np.ndarray) -> tuple[float, float]:
+    low, high = float(values.min()), float(values.max())
+    margin = 0.02 * (high - low) or 0.5
+    return low - margin, high + margin
 
 
 def training_curve(history: list[float], path: str | Path, title: str = "") -> Path:

@@ -34,8 +34,15 @@ def format_metrics(metrics: dict) -> str:
 
 
 def format_summary(summary: dict[str, dict[str, float]], keys: list[str] | None = None) -> str:
-    """`key mean ± std` for each metric of a cross-validation or multi-seed summary."""
+    """`key mean ± std` for each metric of a cross-validation or multi-seed summary; accuracies in %,
+    as `format_metrics` shows them."""
     keys = keys or [k for k in summary if k != "n"]
-    return "\n".join(
-        f"  {key:18s} {summary[key]['mean']:.4f} ± {summary[key]['std']:.4f}" for key in keys if key in summary
-    )
+    return "\n".join(_summary_line(key, summary[key]["mean"], summary[key]["std"]) for key in keys if key in summary)
+
+
+def _summary_line(key: str, mean: float, std: float) -> str:
+    if key.endswith("_true"):  # top10_mean_true, best_true: the true accuracy of picked modules
+        return f"  {key:18s} {100 * mean:.2f}% ± {100 * std:.2f}%"
+    if key == "mse":
+        return f"  {key:18s} {mean:.3f} ± {std:.3f} %^2"
+    return f"  {key:18s} {mean:.4f} ± {std:.4f}"
