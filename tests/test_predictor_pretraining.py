@@ -188,7 +188,8 @@ def test_an_encoder_that_cannot_be_saved_is_used_and_said(small_space, monkeypat
     record = pretraining.cached_encoder(config)
     assert set(record["encoder"]) == {f"graph_layers.{i}.weight" for i in range(SMALL.layers)}
     (line,) = capsys.readouterr().err.splitlines()
-    assert f"not saved to {pretraining.cache_path(config)}" in line and "Not a directory" in line
+    assert f"used for this run only, not saved to {pretraining.cache_path(config)} (" in line
+    assert "made again next time" in line
     assert pretraining.cached_encoder(config)["encoder"] is record["encoder"]  # from memory for the rest of the run
 
 
@@ -210,3 +211,16 @@ def test_a_first_run_prints_its_parts(small_space, sample_hdf5, sample_splits, t
     again = capsys.readouterr().out
     pattern = r"trained in [\d.]+ s .*, after [\d.]+ s for the space's cells and [\d.]+ s pre-training the encoder"
     assert re.search(pattern, first) and "pre-training" not in again
+
+
+def test_an_encoder_that_a_full_disk_stops_is_used_and_said(small_space, monkeypatch, capsys):
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:595] . unexpected pos 82112 vs 82000")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    config = SMALL.replace(pretraining_epochs=1)
+    record = pretraining.cached_encoder(config)
+    assert set(record["encoder"]) == {f"graph_layers.{i}.weight" for i in range(SMALL.layers)}
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "not saved to" in line and "a full disk?" in line
+    assert list(small_space.iterdir()) == []  # no temporary file left

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from predictor.data.atomic import OutputExistsError, atomic_output
+from predictor.data.atomic import OutputExistsError, WriteError, atomic_output, write_error
 from predictor.data.cell import CONV3X3, MAX_VERTICES, OP_CODES
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.features import NUM_OP_TYPES, encode_graphs
@@ -234,13 +234,17 @@ def _read_or_make(config: TrainConfig, path: Path, progress: bool) -> dict:
     record = {"encoder": encoder, "losses": losses, "seconds": seconds, "cells": len(cells[2])}
     try:
         with atomic_output(path) as temporary:
-            torch.save(record, temporary)
+            try:
+                torch.save(record, temporary)
+            except RuntimeError as error:  # a full disk: torch says "basic_ios::clear" or "inline_container.cc"
+                raise write_error(path, error) from None
     except OutputExistsError:
         return _read(path, config)  # another process cached the same encoder meanwhile; use its file
-    except OSError as error:
+    except OSError as error:  # a read-only or full folder
+        reason = error.reason if isinstance(error, WriteError) else error.strerror or str(error)
         print(
-            f"note: the pre-trained encoder is used for this run only, not saved to {path} "
-            f"({error.strerror or error}): it is made again next time",
+            f"note: the pre-trained encoder is used for this run only, not saved to {path} ({reason}): "
+            "it is made again next time",
             file=sys.stderr,
         )
     return {**record, "made": {"space": space_seconds, "pretraining": seconds}}
