@@ -71,10 +71,10 @@ def imap(
                 process = context.Process(
                     target=_serve, args=(child_end, inherited, initializer, initargs), daemon=True
                 )
+                processes.append(process)  # before it starts: an interruption inside start() still stops it
+                connections.append(parent_end)
                 process.start()
                 child_end.close()
-                processes.append(process)
-                connections.append(parent_end)
         yield from _dispatch(function, iter(items), processes, connections, ordered)
         for connection in connections:
             with suppress(OSError):  # a worker that died after its last answer is stopped below
@@ -192,7 +192,7 @@ def _join(processes: list[BaseProcess], seconds: float) -> None:
 
 def _stop(processes: list[BaseProcess]) -> None:
     """SIGTERM to the workers still running, SIGKILL to those still there after STOP_SECONDS."""
-    running = [process for process in processes if process.exitcode is None]
+    running = [process for process in processes if process.pid is not None and process.exitcode is None]
     for process in running:
         process.terminate()
     _join(running, STOP_SECONDS)
