@@ -19,10 +19,10 @@ from predictor.child.datasets import DATASETS
 from predictor.search.recipes import RECIPES
 from predictor.search.registry import STRATEGIES, StrategySettings
 from predictor.search.search_space import MAX_ZERO_OPS
+from predictor.weight_sharing.presets import ENAS_PRESETS
 
 DEFAULT_DATA = Path("data/nasbench.hdf5")
 MAX_TOP_K = 10_000  # the top-k is a list of cells to train for real
-ENAS_EPOCHS = 24  # EnasConfig.epochs, repeated here so that parsing arguments does not import torch
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -126,7 +126,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     shared.add_argument("--cifar", default="data", help="folder holding cifar-10-batches-py (--dataset cifar10)")
     shared.add_argument(
-        "--epochs", type=cli.positive_int, default=ENAS_EPOCHS, help="ENAS epochs, warm-up included (>= 1)"
+        "--preset",
+        choices=ENAS_PRESETS,
+        default="default",
+        help="ENAS settings: default (made for digits), cpu (reduced CIFAR-10 search for 2 CPU cores, docs/enas.md)",
+    )
+    shared.add_argument(
+        "--epochs", type=cli.positive_int, help="ENAS epochs, warm-up included (>= 1; default: the preset's)"
     )
     shared.add_argument("--device", default="auto", help="torch device (default: cuda when available, else cpu)")
     return parser.parse_args(argv)
@@ -259,8 +265,11 @@ def weight_sharing_search(args: argparse.Namespace) -> int:
         torch.set_num_threads(1)  # the proxy network's tensors are tiny: threads only add synchronization
     check_dataset(args.dataset, args.cifar)
     data = load_device_data(args.dataset, args.cifar, device)
-    config = replace(EnasConfig(), epochs=args.epochs, warmup_epochs=min(EnasConfig.warmup_epochs, args.epochs - 1))
-    result = EnasSearch(data, replace(config, top_k=args.top_k), args.seed, progress=not args.no_progress).run()
+    config = replace(EnasConfig(), **ENAS_PRESETS[args.preset], top_k=args.top_k)
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs, warmup_epochs=min(config.warmup_epochs, args.epochs - 1))
+    result = EnasSearch(data, config, args.seed, progress=not args.no_progress).run()
+    info, warnings = result.notes()
     cells = [derived.architecture.cell() for derived in result.derived]
     recorded = recorded_accuracies(args.data, [cell.hash for cell in cells])
     modules = [
@@ -271,6 +280,9 @@ def weight_sharing_search(args: argparse.Namespace) -> int:
         for rank, (cell, derived) in enumerate(zip(cells, result.derived), start=1)
     ]  # fmt: skip
     print(format_table(modules, note=f"score: one-shot validation accuracy on {args.dataset} (%), shared weights"))
+    print("\n".join(info))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     write_top_k(args.out, modules, force=args.force)
     print(f"ENAS on {args.dataset} ({device}): {len(modules)} cell(s) in {result.seconds:.0f} s; wrote {args.out}")
     return 0

@@ -148,6 +148,7 @@ def test_enas_on_digits_derives_cells_ranked_by_one_shot_accuracy(one_thread, di
     assert 1 <= len(scores) <= 3 and scores == sorted(scores, reverse=True)
     for d in result.derived:
         assert d.one_shot_accuracy == search.one_shot_accuracy(d.architecture)
+    assert len(result.derived) <= result.sampled_distinct <= 20 and 1 <= result.trained_distinct <= 19
     assert all(np.isfinite(h["shared_loss"]) for h in result.history)
     assert np.isfinite(result.history[-1]["mean_reward"]) and np.isnan(result.history[0]["mean_reward"])
     again = _short_search(digits, 0).run()  # the same seed, the same search
@@ -189,6 +190,9 @@ def test_search_command_writes_cells_child_training_reads(tmp_path):
     assert 1 <= len(entries) <= 2 and all(entry.cell().hash == entry.hash for entry in entries)
     records = json.loads(out.read_text())
     assert all(0.0 <= r["score"] <= 1.0 for r in records)  # one-shot validation accuracy
+    assert "distinct of 100 samples" in done.stdout  # how varied the derivation was
+    for rank, entry in enumerate(entries, start=1):  # a cell without operation is never handed on silently
+        assert (len(entry.ops) == 2) == (f"cell {rank} has no operation" in done.stderr), done.stderr
 
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert again.returncode == 1 and "exists" in again.stderr and "Traceback" not in again.stderr

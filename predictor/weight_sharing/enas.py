@@ -7,7 +7,10 @@ each minibatch through an architecture sampled from the controller; (2) the cont
 `controller_steps` REINFORCE steps, each architecture rewarded with its accuracy on one
 validation batch under the shared weights (a sample whose input does not reach its output is
 no architecture: reward 0). Derivation: sample `derive_samples` architectures, score each by
-its one-shot accuracy on the whole validation set, keep the best `top_k`.
+its one-shot accuracy on the validation set (or its first `valid_images`), keep the best
+`top_k`. The result counts the distinct cells the controller trained on and derived from, and
+`EnasResult.notes` says so, naming a collapse onto one cell and any chosen cell without an
+operation (its input wired straight to its output).
 
 The images are the child wing's (`predictor.child.datasets`): the same normalization, and the
 training batches pass through the same augmentation (none on digits). The shared weights are
@@ -28,7 +31,7 @@ from torch import nn
 from tqdm import tqdm
 
 from predictor.child.channels import NetworkShape
-from predictor.child.cifar import DeviceCifar
+from predictor.child.cifar import DeviceCifar, Split
 from predictor.child.training import evaluate_accuracy
 from predictor.common.errors import TrainingDivergedError
 from predictor.data.encodings import NUM_REAL_OPS
@@ -47,9 +50,12 @@ from predictor.weight_sharing.standalone import SEARCH_SHAPE
 INVALID_REWARD = 0.0
 
 
-def shuffled_batches(count: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """One epoch of index batches in a seeded random order (the last one may be smaller)."""
-    return list(torch.randperm(count, generator=generator).split(batch_size))
+def shuffled_batches(
+    count: int, batch_size: int, generator: torch.Generator, limit: int | None = None
+) -> list[torch.Tensor]:
+    """One epoch of index batches in a seeded random order (the last one may be smaller), over `limit` of the
+    `count` items (all when None): a reduced epoch sees a fresh random subset each time."""
+    return list(torch.randperm(count, generator=generator)[:limit].split(batch_size))
 
 
 class _SubNetwork(nn.Module):
@@ -78,6 +84,8 @@ class EnasConfig:
     derive_samples: int = 100
     top_k: int = 3
     useless_ops: int = 0  # poisoning level: useless ops beside the three real ones
+    train_images: int | None = None  # per epoch of shared training, drawn anew from the training set; None: all
+    valid_images: int | None = None  # the first ones of the validation set score rewards and derivation; None: all
     shape: NetworkShape = field(default_factory=lambda: SEARCH_SHAPE)
 
     def __post_init__(self):
@@ -85,6 +93,9 @@ class EnasConfig:
             raise ValueError(f"warmup_epochs must be in 0..epochs, got {self.warmup_epochs}")
         for name in ("epochs", "batch_size", "valid_batch_size", "hidden_size", "derive_samples", "top_k"):
             if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("train_images", "valid_images"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.controller_steps < 0:
             raise ValueError(f"controller_steps must be >= 0, got {self.controller_steps}")
@@ -94,7 +105,7 @@ class EnasConfig:
 @dataclass
 class Derived:
     architecture: Architecture
-    one_shot_accuracy: float  # on the whole validation set, shared weights
+    one_shot_accuracy: float  # on the validation set (or its first `valid_images`), shared weights
 
 
 @dataclass
@@ -106,6 +117,28 @@ class EnasResult:
     derived: list[Derived]
     history: list[dict]  # per epoch: shared loss, mean controller reward, useless-op share of its samples
     seconds: float
+    trained_distinct: int  # distinct cells the controller's samples trained the shared weights on (after warm-up)
+    sampled_distinct: int  # distinct cells among the `derive_samples` samples of the derivation
+
+    def notes(self) -> tuple[list[str], list[str]]:
+        """(information lines, warning lines) on what the search sampled and what it hands on."""
+        info = [
+            f"sampled {self.trained_distinct} distinct cell(s) for the shared weights after warm-up; derivation: "
+            f"{self.sampled_distinct} distinct of {self.config.derive_samples} samples, {len(self.derived)} kept"
+        ]
+        warnings = []
+        if self.sampled_distinct == 1:
+            warnings.append(
+                f"the derivation collapsed to one cell: all {self.config.derive_samples} samples are "
+                f"{self.derived[0].architecture.describe()}"
+            )
+        for rank, derived in enumerate(self.derived, start=1):
+            if not derived.architecture.active_ops:
+                warnings.append(
+                    f"cell {rank} has no operation (input -> output): only its projections and the classifier "
+                    "learn; search longer (--epochs) or take another cell"
+                )
+        return info, warnings
 
     def summary(self) -> dict:
         return {
@@ -113,6 +146,8 @@ class EnasResult:
             "ops": list(self.ops),
             "history": self.history,
             "seconds": self.seconds,
+            "trained_distinct": self.trained_distinct,
+            "sampled_distinct": self.sampled_distinct,
             "derived": [
                 {"architecture": d.architecture.describe(), "one_shot_accuracy": d.one_shot_accuracy}
                 for d in self.derived
@@ -135,6 +170,10 @@ class EnasSearch:
         self.batches = torch.Generator().manual_seed(seed + 2)
         self.augmentation = torch.Generator(device=data.device).manual_seed(seed + 4)
         self.rng = np.random.default_rng(seed + 3)
+        self.valid = data.valid
+        if config.valid_images is not None:
+            self.valid = Split(data.valid.images[: config.valid_images], data.valid.labels[: config.valid_images])
+        self.trained_keys: set[tuple] = set()
 
     def sample_architectures(self, count: int) -> list[Architecture]:
         """`count` valid architectures from the controller (invalid samples redrawn)."""
@@ -151,11 +190,12 @@ class EnasSearch:
     def train_shared(self, uniform: bool = False) -> float:
         """One epoch of the shared weights, one architecture per minibatch (the controller's, or uniform); mean loss."""
         self.one_shot.train()
-        batches = shuffled_batches(len(self.data.train), self.config.batch_size, self.batches)
+        batches = shuffled_batches(len(self.data.train), self.config.batch_size, self.batches, self.config.train_images)
         if uniform:
             architectures = [random_architecture(self.ops, self.rng) for _ in batches]
         else:
             architectures = self.sample_architectures(len(batches))
+            self.trained_keys.update(architecture.key() for architecture in architectures)
         losses = []
         for indices, architecture in zip(batches, architectures):
             indices = indices.to(self.data.device)
@@ -171,7 +211,7 @@ class EnasSearch:
 
     @torch.no_grad()
     def _rewards(self, rows: list[list[int]]) -> list[float]:
-        valid = self.data.valid
+        valid = self.valid
         picked = torch.randperm(len(valid), generator=self.batches)[: self.config.valid_batch_size].to(self.data.device)
         images, labels = self.data.normalize(valid.images[picked]), valid.labels[picked]
         rewards = []
@@ -189,14 +229,15 @@ class EnasSearch:
         return float(np.mean(rewards)) if rewards else float("nan")
 
     @torch.no_grad()
-    def derive(self) -> list[Derived]:
-        """ENAS's derivation: sample architectures, keep the `top_k` best by one-shot validation accuracy."""
+    def derive(self) -> tuple[list[Derived], int]:
+        """ENAS's derivation: sample architectures, keep the `top_k` best by one-shot validation accuracy;
+        also the number of distinct cells sampled."""
         unique: dict[tuple, Architecture] = {}
         for architecture in self.sample_architectures(self.config.derive_samples):
             unique.setdefault(architecture.key(), architecture)
         scored = [Derived(architecture, self.one_shot_accuracy(architecture)) for architecture in unique.values()]
         scored.sort(key=lambda d: -d.one_shot_accuracy)
-        return scored[: self.config.top_k]
+        return scored[: self.config.top_k], len(unique)
 
     def useless_shares(self, count: int = 200) -> dict:
         """How often the controller picks useless ops: among the active vertices of its (valid) samples,
@@ -209,10 +250,11 @@ class EnasSearch:
 
     @torch.no_grad()
     def one_shot_accuracy(self, architecture: Architecture) -> float:
-        """Accuracy of `architecture` on the whole validation set with the shared weights (in batches of 512:
-        the one-shot network normalizes with batch statistics, so the batch size is part of the score)."""
+        """Accuracy of `architecture` on the validation set (or its first `valid_images`) with the shared weights
+        (in batches of 512: the one-shot network normalizes with batch statistics, so the batch size is part of
+        the score)."""
         network = _SubNetwork(self.one_shot, architecture)
-        return evaluate_accuracy(network, self.data, self.data.valid, batch_size=512, whole_batches_only=False)
+        return evaluate_accuracy(network, self.data, self.valid, batch_size=512, whole_batches_only=False)
 
     def run(self) -> EnasResult:
         started = time.perf_counter()
@@ -224,7 +266,9 @@ class EnasSearch:
             reward = float("nan") if warmup else self.train_controller()
             history.append({"epoch": epoch + 1, "shared_loss": loss, "mean_reward": reward, **self.useless_shares()})
             epochs.set_postfix(loss=f"{loss:.3f}", reward=f"{reward:.3f}")
-        derived = self.derive()
+        derived, sampled_distinct = self.derive()
+        seconds = time.perf_counter() - started
         return EnasResult(
-            self.config, self.ops, self.one_shot, self.policy, derived, history, time.perf_counter() - started
-        )
+            self.config, self.ops, self.one_shot, self.policy, derived, history, seconds,
+            len(self.trained_keys), sampled_distinct,
+        )  # fmt: skip
