@@ -110,7 +110,7 @@ def test_the_archive_instead_of_its_folder_says_to_unpack_it(cells, tmp_path, ca
     assert hint.startswith("hint: ") and "tar xzf" in hint and not out.exists()
 
 
-def test_a_small_archive_is_recognised_too(cifar_root, cells, tmp_path, capsys):
+def test_a_small_archive_is_recognized_too(cifar_root, cells, tmp_path, capsys):
     archive = tmp_path / "cifar.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(cifar_root / "cifar-10-batches-py", arcname="cifar-10-batches-py")

@@ -50,7 +50,7 @@ def test_pretraining_learns_the_targets_and_is_reproducible():
     arrays = random_modules(600, seed=5)
     encoder, losses = pretraining.pretrain_encoder(SMALL, *arrays, epochs=30, seed=1, batch_size=32)
     again, _ = pretraining.pretrain_encoder(SMALL, *arrays, epochs=30, seed=1, batch_size=32)
-    assert losses[-1] < 0.85 * losses[0]  # standardised targets: 1.0 is knowing nothing
+    assert losses[-1] < 0.85 * losses[0]  # standardized targets: 1.0 is knowing nothing
     assert set(encoder) == {f"graph_layers.{i}.weight" for i in range(SMALL.layers)}
     for name in encoder:
         torch.testing.assert_close(encoder[name], again[name], rtol=0, atol=0)
