@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from predictor.child.results_log import ResultsLog
+from tests.cell_lists import SMALL, write_list
+from tests.commands import load_train_child
 from tests.synthetic_cifar import write_synthetic_cifar
-from tests.test_child_verify import SMALL, load_train_child, write_list
 
 REAL_TARBALL = Path(__file__).resolve().parents[2] / "shared" / "cifar10" / "cifar-10-python.tar.gz"
 TINY = ["--epochs", "1", "--batch-size", "16", "--stem-channels", "4", "--device", "cpu", "--no-progress"]

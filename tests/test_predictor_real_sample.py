@@ -58,7 +58,7 @@ def test_short_training_on_real_labels_ranks_better_than_chance(sample):
 
 def test_structure_targets_of_real_modules_match_their_enumerated_paths(sample):
     from predictor.gcn.pretraining import structure_targets
-    from tests.test_predictor_pretraining import enumerated_paths
+    from tests.modules import enumerated_paths
 
     bench, _, train, _ = sample
     targets = structure_targets(*arrays(bench, train))
