@@ -50,9 +50,9 @@ SETTINGS = {
     "--ranking-temperature": (
         "ranking_temperature",
         cli.real(0.0, 1e3, low_inclusive=False),
-        "temperature of the ranking loss, in normalised-label units",
+        "temperature of the ranking loss, in normalized-label units",
     ),
-    "--label-floor": ("label_floor", cli.real(-1e3, 1e3), "floor of the normalised training labels (std units)"),
+    "--label-floor": ("label_floor", cli.real(-1e3, 1e3), "floor of the normalized training labels (std units)"),
     "--threshold": (
         "threshold",
         cli.real(0.0, 1.0, low_inclusive=False),

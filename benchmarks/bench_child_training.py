@@ -2,7 +2,7 @@
 
 Measures images/s of full train steps for cells of the real sample on synthetic CIFAR-shaped
 data (speed does not depend on the pixels). The baseline is the loop anyone would write
-first: the same `nn.Module`, `torch.optim.RMSprop`, pre-made normalised batches, eager.
+first: the same `nn.Module`, `torch.optim.RMSprop`, pre-made normalized batches, eager.
 Ours is the protocol's step (device-side crop and flip, TF-RMSProp, on-device cosine
 schedule) with each execution option of `tools/train_child.py` on its own.
 

@@ -17,11 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from predictor.data.cell import MAX_EDGES, MAX_VERTICES  # noqa: E402
-from predictor.data.graph import hash_module, is_full_dag, matrix_from_bits  # noqa: E402
-from predictor.data.space import enumerate_space, load_space  # noqa: E402
+from predictor.data.cell import MAX_EDGES, MAX_VERTICES
+from predictor.data.graph import hash_module, is_full_dag, matrix_from_bits
+from predictor.data.space import enumerate_space, load_space
 
 
 def plain_loop(max_vertices: int, max_edges: int) -> dict[str, tuple]:

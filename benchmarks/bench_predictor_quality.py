@@ -22,18 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from predictor import cli  # noqa: E402
-from predictor.data.atomic import check_output, write_json  # noqa: E402
-from predictor.data.dataset import NASBench  # noqa: E402
-from predictor.data.labels import LabelSpec  # noqa: E402
-from predictor.gcn.baselines import fit_mlp, fit_random_forest  # noqa: E402
-from predictor.gcn.evaluation import regression_metrics  # noqa: E402
-from predictor.gcn.fused import ENGINES  # noqa: E402
-from predictor.gcn.plots import kendall_tau_by_size  # noqa: E402
-from predictor.gcn.pretraining import cached_encoder  # noqa: E402
-from predictor.gcn.training import TrainConfig, fit  # noqa: E402
+from predictor import cli
+from predictor.data.atomic import check_output, write_json
+from predictor.data.dataset import NASBench
+from predictor.data.labels import LabelSpec
+from predictor.gcn.baselines import fit_mlp, fit_random_forest
+from predictor.gcn.evaluation import regression_metrics
+from predictor.gcn.fused import ENGINES
+from predictor.gcn.plots import kendall_tau_by_size
+from predictor.gcn.pretraining import cached_encoder
+from predictor.gcn.training import TrainConfig, fit
 
 RECOMMENDED = TrainConfig.recommended().replace(device="cpu")
 CONFIGS = {

@@ -23,12 +23,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from predictor.data.dataset import NASBench  # noqa: E402
-from predictor.gcn.features import encode_graphs  # noqa: E402
-from predictor.gcn.network import GCN, training_targets  # noqa: E402
-from predictor.gcn.training import TrainConfig, fit  # noqa: E402
+from predictor.data.dataset import NASBench
+from predictor.gcn.features import encode_graphs
+from predictor.gcn.network import GCN, training_targets
+from predictor.gcn.training import TrainConfig, fit
 
 SPACE_SIZE = 423_624
 

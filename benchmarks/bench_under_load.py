@@ -27,17 +27,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from predictor.data.space import enumerate_space, load_space  # noqa: E402
-from predictor.gcn.config import TrainConfig  # noqa: E402
-from predictor.gcn.pretraining import pretrain_encoder  # noqa: E402
-from predictor.gcn.training import fit  # noqa: E402
+from predictor.data.space import enumerate_space, load_space
+from predictor.gcn.config import TrainConfig
+from predictor.gcn.pretraining import pretrain_encoder
+from predictor.gcn.training import fit
 
 # A busy loop that ends when this process does, even when it is killed (a look every ~20 ms).
 SPIN = """

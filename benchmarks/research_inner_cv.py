@@ -18,14 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from predictor import cli  # noqa: E402
-from predictor.data.dataset import NASBench  # noqa: E402
-from predictor.data.labels import LabelSpec  # noqa: E402
-from predictor.gcn.cross_validation import fold_indices  # noqa: E402
-from predictor.gcn.evaluation import regression_metrics  # noqa: E402
-from predictor.gcn.training import TrainConfig, fit  # noqa: E402
+from predictor import cli
+from predictor.data.dataset import NASBench
+from predictor.data.labels import LabelSpec
+from predictor.gcn.cross_validation import fold_indices
+from predictor.gcn.evaluation import regression_metrics
+from predictor.gcn.training import TrainConfig, fit
 
 
 def fold_taus(bench: NASBench, labels: np.ndarray, changes: dict, size: int, sets: list[int], folds: int):

@@ -73,7 +73,7 @@ def small_pretraining_space(pretraining_cache: Path, monkeypatch: pytest.MonkeyP
     the whole space, and caches it in the session's folder, never in data/: the tests stay fast and leave
     the working tree alone. tests/test_predictor_pretraining.py checks the pre-training itself."""
     from predictor.gcn import pretraining
-    from tests.test_predictor_training import random_modules
+    from tests.modules import random_modules
 
     monkeypatch.setattr(pretraining, "CACHE_DIR", pretraining_cache)
     monkeypatch.setattr(pretraining, "space_cells", lambda progress=False: random_modules(400, seed=6))

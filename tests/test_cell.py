@@ -5,14 +5,7 @@ import pytest
 
 from predictor.data.cell import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, Cell, InvalidCellError
 from predictor.data.records import read_records
-
-KNOWN_ROWS = ["0100110", "0010000", "0001001", "0000010", "0000010", "0000001", "0000000"]
-KNOWN_OPS = [INPUT, CONV3X3, MAXPOOL3X3, CONV3X3, CONV3X3, CONV1X1, OUTPUT]
-KNOWN_HASH = "00005c142e6f48ac74fdcf73e3439874"
-
-
-def known_matrix():
-    return np.array([[int(c) for c in row] for row in KNOWN_ROWS])
+from tests.modules import KNOWN_HASH, KNOWN_OPS, known_matrix
 
 
 def test_known_module_hash():

@@ -1,4 +1,4 @@
-"""CIFAR-10 loading, the benchmark split, normalisation and device-side augmentation."""
+"""CIFAR-10 loading, the benchmark split, normalization and device-side augmentation."""
 
 from __future__ import annotations
 
@@ -62,13 +62,13 @@ def test_a_missing_file_is_named(cifar_root):
         load_cifar10(cifar_root)
 
 
-def test_normalisation_uses_the_official_mean_and_std(cifar_root):
+def test_normalization_uses_the_official_mean_and_std(cifar_root):
     data = DeviceCifar.from_path(cifar_root, "cpu")
     images = torch.tensor(np.round(RGB_MEAN), dtype=torch.uint8).view(1, 3, 1, 1).expand(2, 3, 32, 32)
-    normalised = data.normalize(images)
+    normalized = data.normalize(images)
     expected = (torch.tensor(np.round(RGB_MEAN)) - torch.tensor(RGB_MEAN)) / torch.tensor(RGB_STD)
-    assert normalised.dtype == torch.float32
-    assert torch.allclose(normalised[:, :, 5, 7], expected.float().expand(2, 3))
+    assert normalized.dtype == torch.float32
+    assert torch.allclose(normalized[:, :, 5, 7], expected.float().expand(2, 3))
     assert data.normalize(images, channels_last=True).is_contiguous(memory_format=torch.channels_last)
 
 
@@ -78,7 +78,7 @@ def test_augmentation_is_a_padded_crop_maybe_flipped(cifar_root):
     indices = torch.arange(len(data.train))
     batch = data.augmented_batch(indices, generator)
     assert batch.shape == (len(indices), 3, 32, 32) and batch.dtype == torch.float32
-    # the official order: zero (black) padding of the raw image, crop, flip, then normalisation
+    # the official order: zero (black) padding of the raw image, crop, flip, then normalization
     padded = data.normalize(torch.nn.functional.pad(data.train.images, (PAD,) * 4, value=0))
     seen_offsets, seen_flips = set(), set()
     for i in range(len(indices)):

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from predictor.child.results_log import ResultsLog
+from tests.cell_lists import SMALL, write_list
+from tests.commands import load_train_child
 from tests.synthetic_cifar import write_synthetic_cifar
-from tests.test_child_verify import SMALL, load_train_child, write_list
 
 REAL_TARBALL = Path(__file__).resolve().parents[2] / "shared" / "cifar10" / "cifar-10-python.tar.gz"
 TINY = ["--epochs", "1", "--batch-size", "16", "--stem-channels", "4", "--device", "cpu", "--no-progress"]
@@ -110,7 +111,7 @@ def test_the_archive_instead_of_its_folder_says_to_unpack_it(cells, tmp_path, ca
     assert hint.startswith("hint: ") and "tar xzf" in hint and not out.exists()
 
 
-def test_a_small_archive_is_recognised_too(cifar_root, cells, tmp_path, capsys):
+def test_a_small_archive_is_recognized_too(cifar_root, cells, tmp_path, capsys):
     archive = tmp_path / "cifar.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(cifar_root / "cifar-10-batches-py", arcname="cifar-10-batches-py")

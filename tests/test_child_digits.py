@@ -61,7 +61,7 @@ def test_split_is_seeded_disjoint_and_complete():
     assert np.array_equal(np.bincount(pooled), np.bincount(load_digits().target))  # class counts of the whole set
 
 
-def test_digits_are_normalised_by_their_own_statistics_and_not_augmented(digits):
+def test_digits_are_normalized_by_their_own_statistics_and_not_augmented(digits):
     indices = torch.arange(64)
     generator = torch.Generator().manual_seed(0)
     state = generator.get_state()

@@ -27,7 +27,7 @@ def test_rmsprop_matches_the_tf_update(lr_as_tensor):
     rng = np.random.default_rng(0)
     start = rng.normal(size=(5, 3))
     grads = [rng.normal(size=(5, 3)) * 3 for _ in range(6)]
-    lrs = [0.0, 0.2, 0.19, 0.15, 0.1, 0.05]  # the first step only initialises, as in the benchmark
+    lrs = [0.0, 0.2, 0.19, 0.15, 0.1, 0.05]  # the first step only initializes, as in the benchmark
     param = torch.nn.Parameter(torch.tensor(start, dtype=torch.float64))
     lr = torch.zeros((), dtype=torch.float64) if lr_as_tensor else 0.0
     optimizer = TFRMSprop([param], lr=lr, weight_decay=1e-4)
@@ -43,7 +43,7 @@ def test_rmsprop_matches_the_tf_update(lr_as_tensor):
 
 
 def test_rmsprop_differs_from_torch_rmsprop():
-    """Guard against silently using torch.optim.RMSprop (zero-initialised mean square, eps outside the root)."""
+    """Guard against silently using torch.optim.RMSprop (zero-initialized mean square, eps outside the root)."""
     torch.manual_seed(0)
     a = torch.nn.Parameter(torch.ones(4))
     b = torch.nn.Parameter(torch.ones(4))

@@ -1,4 +1,4 @@
-"""The training protocol: a CPU smoke run, the initialising step, warm-up undo, step counts."""
+"""The training protocol: a CPU smoke run, the initializing step, warm-up undo, step counts."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(4, 3, 32, 32, generator=generator), torch.randint(0, 10, (4,), generator=generator)
 
 
-def test_step_zero_only_initialises():
+def test_step_zero_only_initializes():
     """As the official run: the first step has learning rate 0; weights stay, batch-norm statistics move."""
     step = make_step()
     weights = [p.detach().clone() for p in step.model.parameters()]

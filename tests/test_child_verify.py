@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
-from predictor.child.cell_lists import CellEntry, load_cell_list
+from predictor.child.cell_lists import load_cell_list
 from predictor.child.channels import NetworkShape
 from predictor.child.results_log import ResultsLog
 from predictor.child.training import METRIC_NAMES, ExecutionOptions, TrainingProtocol
 from predictor.child.verify import VerifySettings, train_cell, verify_cells
 from predictor.common.ray_support import RayUnavailableError
 from predictor.data.cell import Cell
+from tests.cell_lists import SMALL, entry, write_list
+from tests.commands import load_train_child
 from tests.synthetic_cifar import write_synthetic_cifar
 
 KNOWN_HASH = "00005c142e6f48ac74fdcf73e3439874"
@@ -29,14 +30,6 @@ KNOWN_OPS = [
     "conv1x1-bn-relu",
     "output",
 ]
-TRAIN_CHILD = Path(__file__).resolve().parents[1] / "tools" / "train_child.py"
-
-
-def entry(matrix, ops, listed_hash: str | None = None) -> CellEntry:
-    return CellEntry(listed_hash, tuple(map(tuple, matrix)), tuple(ops))
-
-
-SMALL = entry([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv1x1-bn-relu", "output"])
 BRANCHY = entry(
     [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
 )
@@ -62,13 +55,6 @@ def settings(cifar_root) -> VerifySettings:
         TrainingProtocol(epochs=1, batch_size=16, shape=NetworkShape(stem_channels=8)),
         ExecutionOptions(device="cpu"),
     )
-
-
-def load_train_child():
-    spec = importlib.util.spec_from_file_location("train_child", TRAIN_CHILD)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- cell lists ------------------------------------------------------------------------------
@@ -212,11 +198,6 @@ def test_ray_path_runs_the_same_per_cell_function(settings, tmp_path, monkeypatc
 
 
 # --- the command -------------------------------------------------------------------------------------
-
-
-def write_list(path: Path, entries: list[CellEntry]) -> Path:
-    path.write_text(json.dumps([e.as_json() for e in entries]))
-    return path
 
 
 def test_command_reports_missing_cifar(tmp_path, capsys):

@@ -12,8 +12,8 @@ import pytest
 import search
 import train
 from predictor import cli
+from tests.commands import run_tool
 from tests.conftest import REPO
-from tests.test_data_tools import run_tool
 
 # --- the argument types --------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 from predictor.data.convert import _reset_worker, _Rows, convert, decode_block
 from predictor.data.records import RecordError, read_blocks, read_records
 from predictor.data.schema import BUDGETS
-from tests.test_records import payload, write
+from tests.tfrecords import payload, write
 
 FIELDS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
 

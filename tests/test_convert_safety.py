@@ -13,9 +13,9 @@ import pytest
 
 from predictor.data.atomic import OutputExistsError
 from predictor.data.convert import convert
+from tests.commands import run_tool
 from tests.conftest import REPO
 from tests.processes import group_alive
-from tests.test_data_tools import run_tool
 
 CONVERTER = REPO / "tools" / "nasbench_tfrecord_converter.py"
 

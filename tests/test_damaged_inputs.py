@@ -99,7 +99,7 @@ def test_an_adjacency_entry_that_is_not_0_or_1_is_refused_not_rounded(sample_hdf
 def checkpoint(tmp_path_factory):
     from predictor.gcn.config import TrainConfig
     from predictor.gcn.training import fit
-    from tests.test_predictor_training import random_modules
+    from tests.modules import random_modules
 
     adjacency, operations, num_vertices = random_modules(40, seed=1)
     labels = np.random.default_rng(0).uniform(0.8, 0.95, 40)

@@ -1,22 +1,6 @@
 """The converter and split commands as a user runs them."""
 
-import runpy
-import sys
-
-import pytest
-
-from tests.conftest import REPO
-
-
-def run_tool(name, *args):
-    argv = sys.argv
-    sys.argv = [name, *map(str, args)]
-    try:
-        with pytest.raises(SystemExit) as exit:
-            runpy.run_path(str(REPO / "tools" / name), run_name="__main__")
-        return exit.value.code
-    finally:
-        sys.argv = argv
+from tests.commands import run_tool
 
 
 def test_convert_then_split(sample_tfrecord, tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 
 from predictor.data.cell import Cell, InvalidCellError
 from predictor.data.dataset import ModuleNotInDatasetError, NASBench
-from tests.test_cell import KNOWN_HASH, KNOWN_OPS, known_matrix
+from tests.modules import KNOWN_HASH, KNOWN_OPS, known_matrix
 
 
 @pytest.fixture(scope="module")

@@ -160,7 +160,7 @@ def test_train_on_a_full_disk_names_the_checkpoint_and_leaves_no_run(sample_hdf5
 
 
 def test_split_files_are_refused_not_rewritten(sample_hdf5, tmp_path):
-    from tests.test_data_tools import run_tool
+    from tests.commands import run_tool
 
     out = tmp_path / "splits"
     assert run_tool("split_train_val.py", "--data", sample_hdf5, "--out", out, "--sizes", 50) == 0
@@ -179,7 +179,7 @@ def test_split_files_are_refused_not_rewritten(sample_hdf5, tmp_path):
     [("--thresholds", ["0.91", "0.914"], "both make split denoise-91"), ("--sizes", ["50", "50"], "repeat a size")],
 )
 def test_split_names_that_collide_are_refused(sample_hdf5, tmp_path, capsys, option, values, message):
-    from tests.test_data_tools import run_tool
+    from tests.commands import run_tool
 
     out = tmp_path / "splits"
     assert run_tool("split_train_val.py", "--data", sample_hdf5, "--out", out, option, *values) == 1

@@ -8,7 +8,7 @@ import pytest
 from predictor.gcn.cross_validation import cross_validate, fold_indices
 from predictor.gcn.evaluation import classification_metrics, regression_metrics, summarize
 from predictor.gcn.training import TrainConfig
-from tests.test_predictor_training import planted_labels, random_modules
+from tests.modules import planted_labels, random_modules
 
 
 def test_regression_metrics_on_known_values():

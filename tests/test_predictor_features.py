@@ -54,7 +54,7 @@ def test_a_larger_vocabulary_gets_its_own_types_and_a_code_too_large_is_refused(
         one_hot_operations(operations, num_vertices)  # 3 types: code 4 must not pass as another type
 
 
-def test_propagation_rows_are_normalised_and_padding_stays_alone():
+def test_propagation_rows_are_normalized_and_padding_stays_alone():
     adjacency, _, num_vertices = cells_to_arrays([SMALL])
     forward, backward = propagation_matrices(adjacency)[0]
     np.testing.assert_allclose(forward.sum(axis=1), 1, rtol=1e-6)

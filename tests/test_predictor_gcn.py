@@ -17,7 +17,7 @@ from predictor.gcn.gemm import matmul_for
 from predictor.gcn.network import GCN, DirectedGraphConvolution, training_targets
 from predictor.gcn.runtime import torch_threads
 from predictor.gcn.training import _train, cosine_lr, fit
-from tests.test_predictor_training import planted_labels, random_modules
+from tests.modules import planted_labels, random_modules
 
 PAPER = TrainConfig.paper().replace(device="cpu")
 # every kind of setting the fused engine accepts: both readouts, both tasks, ranking with and without MSE,

@@ -13,24 +13,9 @@ from predictor.gcn import pretraining
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.network import GCN, DirectedGraphConvolution
 from predictor.gcn.training import fit
-from tests.test_predictor_training import planted_labels, random_cells, random_modules
+from tests.modules import enumerated_paths, planted_labels, random_cells, random_modules
 
 SMALL = TrainConfig.recommended().replace(hidden=16, readout_hidden=8, device="cpu")
-
-
-def enumerated_paths(cell) -> list[list[int]]:
-    """Every input-to-output path of a cell as the op codes on it, by depth-first search."""
-    codes = {"conv3x3-bn-relu": 0, "conv1x1-bn-relu": 1, "maxpool3x3": 2}
-    output = cell.num_vertices - 1
-
-    def walk(vertex: int, ops: list[int]):
-        if vertex == output:
-            yield ops
-            return
-        for successor in np.flatnonzero(cell.matrix[vertex]):
-            yield from walk(successor, ops + ([codes[cell.ops[successor]]] if successor != output else []))
-
-    return list(walk(0, []))
 
 
 def test_structure_targets_match_every_enumerated_path():
@@ -50,7 +35,7 @@ def test_pretraining_learns_the_targets_and_is_reproducible():
     arrays = random_modules(600, seed=5)
     encoder, losses = pretraining.pretrain_encoder(SMALL, *arrays, epochs=30, seed=1, batch_size=32)
     again, _ = pretraining.pretrain_encoder(SMALL, *arrays, epochs=30, seed=1, batch_size=32)
-    assert losses[-1] < 0.85 * losses[0]  # standardised targets: 1.0 is knowing nothing
+    assert losses[-1] < 0.85 * losses[0]  # standardized targets: 1.0 is knowing nothing
     assert set(encoder) == {f"graph_layers.{i}.weight" for i in range(SMALL.layers)}
     for name in encoder:
         torch.testing.assert_close(encoder[name], again[name], rtol=0, atol=0)

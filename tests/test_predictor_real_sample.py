@@ -58,7 +58,7 @@ def test_short_training_on_real_labels_ranks_better_than_chance(sample):
 
 def test_structure_targets_of_real_modules_match_their_enumerated_paths(sample):
     from predictor.gcn.pretraining import structure_targets
-    from tests.test_predictor_pretraining import enumerated_paths
+    from tests.modules import enumerated_paths
 
     bench, _, train, _ = sample
     targets = structure_targets(*arrays(bench, train))
@@ -82,6 +82,6 @@ def test_an_encoder_pretrained_on_real_cells_is_fine_tuned_on_real_labels(sample
     config = TrainConfig.recommended().replace(pretraining_epochs=2, epochs=60, device="cpu")
     model = fit(*arrays(bench, train[:172]), labels[train[:172]], config, seed=0)
     record = pretraining.cached_encoder(config)
-    assert record["cells"] == len(bench) and record["losses"][-1] < 0.5  # standardised: 1.0 is knowing nothing
+    assert record["cells"] == len(bench) and record["losses"][-1] < 0.5  # standardized: 1.0 is knowing nothing
     metrics = regression_metrics(model.predict(*arrays(bench, test)), labels[test])
     assert metrics["kendall_tau"] > 0.5, metrics

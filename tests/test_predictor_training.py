@@ -6,42 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from predictor.data.cell import Cell, InvalidCellError
-from predictor.data.encodings import stacked as cells_to_arrays
+from predictor.data.cell import Cell
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.losses import objective
 from predictor.gcn.network import loss
 from predictor.gcn.runtime import flush_denormals
 from predictor.gcn.training import Predictor, TrainingDivergedError, fit, load
+from tests.modules import planted_labels, random_modules
 from tests.relabelling import random_relabelling
-
-
-def random_cells(count: int, seed: int = 0) -> list[Cell]:
-    """Valid cells drawn at random (7 vertices before pruning, as the space's sampler does)."""
-    rng = np.random.default_rng(seed)
-    cells: dict[str, Cell] = {}
-    while len(cells) < count:
-        matrix = np.triu(rng.integers(0, 2, (7, 7)), k=1)
-        ops = ["input"] + list(rng.choice(["conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"], 5)) + ["output"]
-        try:
-            cell = Cell.from_spec(matrix, ops)
-        except InvalidCellError:
-            continue
-        cells[cell.hash] = cell
-    return list(cells.values())
-
-
-def random_modules(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return cells_to_arrays(random_cells(count, seed))
-
-
-def planted_labels(operations: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
-    """Accuracy rising with the fraction of conv3x3 among the interior vertices: a signal the GCN must find."""
-    interior = np.maximum(num_vertices - 2, 1)
-    real = np.arange(7)[None, :] < num_vertices[:, None] - 1
-    conv3x3 = ((operations == 0) & real).sum(axis=1) - 0  # input (-1) and output (-2) are never 0
-    return 0.86 + 0.07 * conv3x3 / interior
-
 
 FAST = TrainConfig.paper().replace(epochs=40, lr=2e-3, device="cpu")
 

@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(PROTOCOL_PRESETS),
         help="training settings: benchmark (RMSProp 0.2, batch 256, BN decay 0.997), small-data "
         "(Adam 3e-3, batch 64, BN momentum 0.1) or cpu, the reduced CIFAR-10 protocol for a CPU (small-data's "
-        "optimiser, batch 64, stem 16, 1 epoch of the first 8,000 training images, 1,000 images scored per set) "
+        "optimizer, batch 64, stem 16, 1 epoch of the first 8,000 training images, 1,000 images scored per set) "
         "(default: benchmark for cifar10, small-data for digits)",
     )
     run.add_argument(
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         type=cli.seed,
         default=0,
-        help="seed for initialisation, shuffling and augmentation (default: %(default)s)",
+        help="seed for initialization, shuffling and augmentation (default: %(default)s)",
     )
 
     speed = parser.add_argument_group("execution")

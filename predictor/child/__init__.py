@@ -5,7 +5,7 @@
 - `param_count`  the trainable-parameter count in closed form, without building anything
 - `param_check`  that count against a dataset file's `trainable_parameters`
 - `cifar`        CIFAR-10 pickles, the benchmark's split, augmentation on the device
-- `digits`       scikit-learn's digits in the same layout (no download), its own normalisation
+- `digits`       scikit-learn's digits in the same layout (no download), its own normalization
 - `datasets`     the two behind one name (`--dataset cifar10|digits`)
 - `optim`        TF-1 RMSProp and the per-step cosine learning rate
 - `train_step`   the train step, plain or captured as a CUDA graph

@@ -5,11 +5,11 @@ Split (as the official `generate_cifar10_tfrecords.py`): train = data_batch_1..4
 (40,000 images), validation = data_batch_5, test = test_batch; the "train accuracy"
 is measured on data_batch_1 alone (the official `train_eval` input). Preprocessing
 follows the official `cifar.py`: zero-pad 4 pixels, random 32x32 crop, random
-horizontal flip, then per-channel normalisation with its RGB mean/std (0..255 scale),
-so padded pixels are black before normalisation.
+horizontal flip, then per-channel normalization with its RGB mean/std (0..255 scale),
+so padded pixels are black before normalization.
 
 All images stay on the device as uint8 tensors; a training batch is cropped,
-flipped and normalised there in a few batched kernels, so a GPU never waits for a
+flipped and normalized there in a few batched kernels, so a GPU never waits for a
 CPU input pipeline.
 """
 
@@ -155,7 +155,7 @@ def load_cifar10(path: str | Path) -> CifarSplits:
 
 
 class DeviceCifar:
-    """The splits as uint8 tensors on one device, with batched augmentation and normalisation there.
+    """The splits as uint8 tensors on one device, with batched augmentation and normalization there.
 
     Any image set in the CIFAR split layout fits (digits does too): `mean`/`std` are its
     per-channel statistics on the 0..255 scale, `augment` turns the crop and flip on.
@@ -192,16 +192,16 @@ class DeviceCifar:
         return cls(load_cifar10(path), device)
 
     def normalize(self, images: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
-        """uint8 images -> float32, per-channel standardised with the official mean/std."""
+        """uint8 images -> float32, per-channel standardized with the official mean/std."""
         x = (images.to(torch.float32) - self.mean) / self.std
         return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
     def augmented_batch(
         self, indices: torch.Tensor, generator: torch.Generator, channels_last: bool = False
     ) -> torch.Tensor:
-        """Pad-4 random crop + random horizontal flip of the chosen training images, normalised.
+        """Pad-4 random crop + random horizontal flip of the chosen training images, normalized.
 
-        Without augmentation the images are only normalised (and no random numbers are drawn)."""
+        Without augmentation the images are only normalized (and no random numbers are drawn)."""
         if not self.augment:
             return self.normalize(self.train.images[indices], channels_last)
         n = len(indices)

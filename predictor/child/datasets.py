@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 DATASETS = ("cifar10", "digits")
 DEFAULT_PROTOCOL = {"cifar10": "benchmark", "digits": "small-data"}
-DIGITS_SPLIT_SEED = 0  # the digits split is fixed; the training seed only changes initialisation and order
+DIGITS_SPLIT_SEED = 0  # the digits split is fixed; the training seed only changes initialization and order
 DIGITS_HINT = "or train on scikit-learn's digits, which need no download: --dataset digits"
 
 
@@ -43,7 +43,7 @@ def check_dataset(name: str, cifar_path: str | Path) -> None:
 
 
 def load_device_data(name: str, cifar_path: str | Path, device: str) -> DeviceCifar:
-    """The named image set, on `device`, with its own normalisation and augmentation."""
+    """The named image set, on `device`, with its own normalization and augmentation."""
     if name == "digits":
         from predictor.child.digits import device_digits
 

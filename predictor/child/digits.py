@@ -5,7 +5,7 @@ and replicated to 3 channels so the NAS-Bench-101 network and every CIFAR-10 cod
 take them unchanged. The split is fixed by a seed: 1,200 train, 300 validation, 297 test;
 `train_eval` (the set on which train accuracy is measured) is the first 300 training images.
 
-On the device they are normalised with the training split's own mean and standard
+On the device they are normalized with the training split's own mean and standard
 deviation and never augmented: a crop or a mirror of an 8x8 digit changes what it shows
 (a mirrored 2 is no 2).
 """
@@ -39,7 +39,7 @@ def load_digits_splits(seed: int = 0) -> CifarSplits:
 
 
 def device_digits(device: str = "cpu", seed: int = 0) -> DeviceCifar:
-    """The seeded split on `device`, normalised with its training statistics, without augmentation."""
+    """The seeded split on `device`, normalized with its training statistics, without augmentation."""
     splits = load_digits_splits(seed)
     train = np.asarray(splits.train.images, dtype=np.float64)
     mean = tuple(train.mean(axis=(0, 2, 3)).tolist())

@@ -9,7 +9,7 @@ vertices feeding it (adding the projected input when input -> output is an edge)
 
 Batch norm uses TensorFlow's momentum 0.997 (PyTorch momentum 0.003) and eps 1e-5,
 with gamma and beta trainable as in `tf.layers.batch_normalization`'s defaults.
-Conv kernels are initialised like `tf.variance_scaling_initializer()` (truncated
+Conv kernels are initialized like `tf.variance_scaling_initializer()` (truncated
 normal, fan-in, scale 1) and the dense layer like TF's glorot-uniform default.
 """
 
@@ -154,7 +154,7 @@ class NasBench101Network(nn.Module):
 def build_network(
     cell: Cell, shape: NetworkShape = NetworkShape(), device: torch.device | str | None = None
 ) -> NasBench101Network:
-    """The network for a cell, freshly initialised like the official code, allocated on `device`.
+    """The network for a cell, freshly initialized like the official code, allocated on `device`.
 
     device='meta' allocates nothing: parameter shapes and forward shapes only, in milliseconds.
     """

@@ -77,7 +77,7 @@ class TFRMSprop(torch.optim.Optimizer):
 
 
 def cosine_learning_rate(step: int, total_steps: int, base_lr: float) -> float:
-    """The official COSINE_BY_STEP schedule; step 0 has learning rate 0 (it only initialises)."""
+    """The official COSINE_BY_STEP schedule; step 0 has learning rate 0 (it only initializes)."""
     if step == 0:
         return 0.0
     return 0.5 * base_lr * (1.0 + math.cos(math.pi * step / total_steps))

@@ -16,11 +16,11 @@ from torch import nn
 
 from predictor.child.optim import cosine_learning_rate_tensor
 
-_FRESH_STATE = {"ms": 1.0}  # TF-RMSProp's mean square starts at 1; every other optimiser buffer (Adam's too) at 0
+_FRESH_STATE = {"ms": 1.0}  # TF-RMSProp's mean square starts at 1; every other optimizer buffer (Adam's too) at 0
 
 
 class TrainStep:
-    """One optimisation step on a batch; `step_count` is the TF global step."""
+    """One optimization step on a batch; `step_count` is the TF global step."""
 
     def __init__(
         self, model: nn.Module, optimizer: torch.optim.Optimizer, total_steps: int, base_lr: float, bf16: bool
@@ -72,7 +72,7 @@ def restore_state(step: TrainStep, snapshot: dict) -> None:
             value.copy_(snapshot["model"][name])
         for p, state in step.optimizer.state.items():
             saved = snapshot["optimizer"].get(id(p))
-            if saved is None:  # state created by the warm-up: back to the optimiser's initial values
+            if saved is None:  # state created by the warm-up: back to the optimizer's initial values
                 for key, value in state.items():
                     value.fill_(_FRESH_STATE.get(key, 0.0))
             else:

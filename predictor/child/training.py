@@ -2,11 +2,11 @@
 
 Defaults are the benchmark's: RMSProp (TF semantics: decay 0.9, momentum 0.9,
 epsilon 1.0), learning rate 0.2 with a per-step cosine decay to 0 (step 0 only
-initialises, at learning rate 0), batch 256, L2 weight decay 1e-4 on every trainable
+initializes, at learning rate 0), batch 256, L2 weight decay 1e-4 on every trainable
 variable, batch-norm decay 0.997, int(epochs * 40,000 / 256) steps.
 
 A small dataset (digits: 1,200 training images) gets a few dozen steps, too few for
-that optimiser and for batch-norm statistics that keep 99.7% of their old value; the
+that optimizer and for batch-norm statistics that keep 99.7% of their old value; the
 named preset "small-data" keeps the protocol's structure (cosine schedule, L2, the
 evaluation points) and swaps in Adam at 3e-3, batch-norm momentum 0.1 (decay 0.9),
 batch 64 (about 19 steps an epoch on digits) and scoring of every image;
@@ -172,7 +172,7 @@ def _synchronize(device: torch.device) -> None:
 
 
 def prepare_model(cell: Cell, protocol: TrainingProtocol, options: ExecutionOptions) -> nn.Module:
-    """The freshly initialised network, allocated and initialised on the device, in the requested memory format."""
+    """The freshly initialized network, allocated and initialized on the device, in the requested memory format."""
     torch.manual_seed(protocol.seed)
     return configure_model(build_network(cell, protocol.shape, device=torch.device(options.device)), protocol, options)
 
@@ -186,7 +186,7 @@ def configure_model(model: nn.Module, protocol: TrainingProtocol, options: Execu
 
 
 def make_optimizer(model: nn.Module, protocol: TrainingProtocol, device: torch.device) -> torch.optim.Optimizer:
-    """The protocol's optimiser; its learning rate is later driven per step by the cosine schedule."""
+    """The protocol's optimizer; its learning rate is later driven per step by the cosine schedule."""
     if protocol.optimizer == "adam":
         # L2 added to the gradient, as the benchmark's loss term; capturable so a CUDA graph can replay it
         return torch.optim.Adam(
@@ -229,7 +229,7 @@ def train_model(
 ) -> dict:
     """`train_and_evaluate` for a network the caller built (any network over the same images).
 
-    The caller initialises it on the device (`protocol.shape` is not applied); `protocol.seed`
+    The caller initializes it on the device (`protocol.shape` is not applied); `protocol.seed`
     still draws the batch order and augmentation.
     """
     options = options.resolved()

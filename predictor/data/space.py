@@ -9,7 +9,7 @@ operations stored in the official dataset, so this module reproduces that order 
 those representatives exactly.
 
 Running that loop as written hashes 1.3 million labelled graphs with about 50 md5
-calls each (minutes of CPU). Instead the enumeration runs in two vectorised stages:
+calls each (minutes of CPU). Instead the enumeration runs in two vectorized stages:
 
 1. deduplicate: every labelled graph of V vertices gets a 128-bit key from the same
    Weisfeiler-Lehman refinement as the official hash (same initial vertex states, same
@@ -139,7 +139,7 @@ def full_dag_bit_patterns(num_vertices: int, max_edges: int = MAX_EDGES) -> np.n
 
 
 def matrices_from_bit_patterns(patterns: np.ndarray, num_vertices: int) -> np.ndarray:
-    """(len(patterns), V, V) int8 adjacency matrices; vectorised `graph.matrix_from_bits`."""
+    """(len(patterns), V, V) int8 adjacency matrices; vectorized `graph.matrix_from_bits`."""
     patterns = np.asarray(patterns, dtype=np.int64)
     matrices = np.zeros((len(patterns), num_vertices, num_vertices), dtype=np.int8)
     for y in range(1, num_vertices):
@@ -170,7 +170,7 @@ _OUT_WEIGHT = np.uint64(0xD6E8FEB86659FD93)
 
 
 def _mix64(values: np.ndarray, salt: int, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser of values + salt into `out`: a bijective scrambler of 64-bit words.
+    """SplitMix64 finalizer of values + salt into `out`: a bijective scrambler of 64-bit words.
 
     Sums of scrambled states behave like random hashes of multisets, which is what
     the official hash gets from md5 over sorted neighbour lists. (Writing into given
@@ -242,7 +242,7 @@ def _wl_keys_of_patterns(num_vertices: int, patterns: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------
-# Stage 2: the official md5 hash, vectorised over many graphs of one size
+# Stage 2: the official md5 hash, vectorized over many graphs of one size
 
 
 def _md5_rows(messages: np.ndarray) -> np.ndarray:

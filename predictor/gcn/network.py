@@ -93,7 +93,7 @@ class GCN(nn.Module):
         pooling: torch.Tensor,
         masks: Sequence[torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """(B,) scores: normalised accuracy (regression) or the logit of "good" (classification)."""
+        """(B,) scores: normalized accuracy (regression) or the logit of "good" (classification)."""
         masks = masks if masks is not None else [None] * (len(self.graph_layers) + 1)
         h = dropout(self.pooled(nodes, propagation, pooling, masks[:-1]) @ self.fc1, masks[-1], self.p, self.training)
         return (h @ self.fc2).squeeze(-1)
@@ -116,7 +116,7 @@ class GCN(nn.Module):
 # --- what the network is trained on -------------------------------------------------------------
 def training_targets(labels: np.ndarray, config: TrainConfig) -> np.ndarray:
     """(n,) float32 targets from accuracies in [0, 1]: 0/1 above the threshold (classification), or
-    labels normalised with the reference's mean and std, floored at `label_floor` when set."""
+    labels normalized with the reference's mean and std, floored at `label_floor` when set."""
     if config.task == "classification":
         return (labels > config.threshold).astype(np.float32)
     targets = ((labels - PAPER_LABEL_MEAN) / PAPER_LABEL_STD).astype(np.float32)

@@ -81,7 +81,7 @@ def structure_targets(adjacency: np.ndarray, operations: np.ndarray, num_vertice
     ).astype(np.float64)
 
 
-def standardised(targets: np.ndarray) -> np.ndarray:
+def standardized(targets: np.ndarray) -> np.ndarray:
     """Zero mean and unit variance per column; constant columns are dropped (nothing to learn)."""
     spread = targets.std(axis=0)
     keep = spread > 0
@@ -125,7 +125,7 @@ def _pretrain(
     batch_size: int,
 ) -> tuple[dict[str, torch.Tensor], list[float]]:
     generator = torch.Generator().manual_seed(seed)
-    targets = torch.from_numpy(standardised(structure_targets(adjacency, operations, num_vertices)))
+    targets = torch.from_numpy(standardized(structure_targets(adjacency, operations, num_vertices)))
     graphs = encode_graphs(adjacency, operations, num_vertices, "cpu", config.readout, config.num_op_types)
     network = GCN(config, generator)
     pooled = network.fc1.shape[0]
@@ -133,7 +133,7 @@ def _pretrain(
     with torch.no_grad():  # drawn from the seeded generator too: a seed fixes the encoder
         head.weight.copy_(uniform(tuple(head.weight.shape), pooled**-0.5, generator))
         head.bias.zero_()
-    optimiser = torch.optim.Adam([*network.graph_layers.parameters(), *head.parameters()], lr=LEARNING_RATE)
+    optimizer = torch.optim.Adam([*network.graph_layers.parameters(), *head.parameters()], lr=LEARNING_RATE)
     steps = max(1, len(targets) // batch_size)
     losses = []
     bar = tqdm(
@@ -150,9 +150,9 @@ def _pretrain(
             batch = order[step * batch_size : (step + 1) * batch_size]
             predicted = head(network.pooled(graphs.nodes[batch], graphs.propagation[batch], graphs.pooling[batch]))
             loss = F.mse_loss(predicted, targets[batch])
-            optimiser.zero_grad(set_to_none=True)
+            optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimiser.step()
+            optimizer.step()
             total += loss.item()
             bar.update()
         if not np.isfinite(total):
