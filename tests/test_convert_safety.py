@@ -15,7 +15,7 @@ from predictor.data.atomic import OutputExistsError
 from predictor.data.convert import convert
 from tests.commands import run_tool
 from tests.conftest import REPO
-from tests.processes import group_alive
+from tests.processes import default_signals, group_alive
 
 CONVERTER = REPO / "tools" / "nasbench_tfrecord_converter.py"
 
@@ -123,6 +123,7 @@ def test_a_signal_during_the_hdf5_write_leaves_nothing(source, tmp_path, signum)
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_signals,
         env=_environment(),
     )
     _assert_clean_interruption(*_finish(process), signum, out_dir)
@@ -148,6 +149,7 @@ def test_a_signal_while_workers_decode_stops_them_all(source, tmp_path, signum):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_signals,
         env=_environment(),
     )
     deadline = time.monotonic() + 60

@@ -12,7 +12,7 @@ import pytest
 
 from predictor.data.workers import imap
 from tests.conftest import REPO
-from tests.processes import group_alive
+from tests.processes import default_signals, group_alive
 
 
 def _square(x: int) -> int:
@@ -107,6 +107,7 @@ def _start(*args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # a group of its own: signals to it and the check for leftovers
+        preexec_fn=default_signals,
         env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
     )
 
@@ -134,11 +135,8 @@ def test_many_enumerations_under_the_entry_point_all_end():
 @pytest.mark.slow
 @pytest.mark.parametrize("to_group", [False, True], ids=["to the command", "to its group"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_at_any_moment_of_the_enumerations_ends_the_command(signum, to_group, request):
+def test_a_signal_at_any_moment_of_the_enumerations_ends_the_command(signum, to_group):
     """Signals sent at spread moments over many runs: some land while workers start, some while they stop."""
-    request.applymarker(  # open: shown as xfail/xpass in every run, never skipped
-        pytest.mark.xfail(strict=False, reason="under load a signal still leaves the command hanging in some runs")
-    )
     for delay in (0.0, 0.05, 0.11, 0.23, 0.37):
         process = _start("1000")
         assert process.stdout.readline() == "ready\n"
