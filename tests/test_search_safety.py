@@ -203,13 +203,15 @@ def test_resume_refuses_a_trial_that_does_not_fit_the_run(sample_hdf5, earlier_r
     assert earlier_run.read_bytes() == before
 
 
-@pytest.mark.parametrize("line, number", [(0, 1), (3, 4)])
-def test_a_log_line_that_is_not_json_is_named_by_file_and_line(sample_hdf5, earlier_run, capsys, line, number):
+@pytest.mark.parametrize(
+    "line, garbage, says", [(0, "garbage", "not JSON"), (3, "garbage", "not JSON"), (0, "[1, 2]", "not a run's")]
+)
+def test_a_log_line_that_is_not_json_is_named_by_file_and_line(sample_hdf5, earlier_run, capsys, line, garbage, says):
     lines = earlier_run.read_text().splitlines()
-    lines[line] = "garbage"
+    lines[line] = garbage
     earlier_run.write_text("\n".join(lines) + "\n")
     assert main([*_compare(sample_hdf5, earlier_run.parent, "--resume")]) == 1
-    assert _one_line_error(capsys).startswith(f"error: {earlier_run} line {number}: not JSON")
+    assert _one_line_error(capsys).startswith(f"error: {earlier_run} line {line + 1}: {says}")
 
 
 def test_resume_says_which_outputs_it_rewrites(sample_hdf5, earlier_run, capsys):

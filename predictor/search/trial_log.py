@@ -72,6 +72,8 @@ def read_trials(path: str | Path, identity: dict) -> dict[tuple[str, int], Trial
     if not lines:
         return {}
     recorded = _parse(path, 1, lines[0])
+    if not isinstance(recorded, dict):
+        raise ValueError(f"{path} line 1: not a run's description; use another --out-dir, or --restart to discard it")
     if recorded != identity:
         differs = sorted(key for key in {**recorded, **identity} if recorded.get(key) != identity.get(key))
         raise ValueError(
