@@ -224,12 +224,24 @@ def train_and_evaluate(
     report(
         metrics,
         eval_set,
-        f"trained in {model.info['seconds']:.1f} s on {model.info['device']} ({model.info['engine']} engine)",
+        f"trained in {model.info['seconds']:.1f} s on {model.info['device']} ({model.info['engine']} engine)"
+        + first_run_parts(model.info),
     )
     print("wrote " + ", ".join(str(path) for path in files.values()))
     if args.metrics_out:
         write_json({**metrics, **extra, "config": config.to_dict()}, args.metrics_out, force=args.force)
     return 0
+
+
+def first_run_parts(info: dict) -> str:
+    """What a first run spent before training: enumerating the space and pre-training the encoder (then cached)."""
+    made = info.get("encoder_made_seconds")
+    if not made:
+        return ""
+    return (
+        f", after {made['space']:.1f} s for the space's cells and {made['pretraining']:.1f} s pre-training "
+        "the encoder (a first run's work, cached for later runs)"
+    )
 
 
 def report(metrics: dict, eval_set, headline: str) -> None:

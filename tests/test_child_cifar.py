@@ -51,8 +51,9 @@ def test_accepts_the_batches_folder_itself(cifar_root):
 def test_missing_data_says_what_to_download_and_where(tmp_path):
     with pytest.raises(CifarNotFoundError) as error:
         load_cifar10(tmp_path)
-    message = str(error.value)
-    assert CIFAR_URL in message and "cifar-10-batches-py" in message and "data_batch_1" in message
+    message, hint = str(error.value), error.value.hint
+    assert "\n" not in message and str(tmp_path) in message and "data_batch_1" in message
+    assert CIFAR_URL in hint and "cifar-10-batches-py" in hint
 
 
 def test_a_missing_file_is_named(cifar_root):

@@ -75,8 +75,9 @@ def test_digits_are_normalised_by_their_own_statistics_and_not_augmented(digits)
 def test_missing_cifar_names_the_digits_alternative(tmp_path):
     from predictor.child.cifar import CifarNotFoundError
 
-    with pytest.raises(CifarNotFoundError, match="--dataset digits"):
+    with pytest.raises(CifarNotFoundError) as error:
         resolve_dataset(None, tmp_path)
+    assert "--dataset digits" in error.value.hint
     assert resolve_dataset("digits", tmp_path) == "digits"
 
 

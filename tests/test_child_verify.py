@@ -224,8 +224,10 @@ def test_command_reports_missing_cifar(tmp_path, capsys):
     code = load_train_child().main(
         ["--cells", str(cells), "--cifar", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r.jsonl")]
     )
-    error = capsys.readouterr().err
-    assert code == 2 and "cifar-10-python.tar.gz" in error and "--dataset digits" in error
+    error_line, hint = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and error_line.startswith("error: ") and str(tmp_path / "nowhere") in error_line
+    assert hint.startswith("hint: ") and "cifar-10-python.tar.gz" in hint and "--dataset digits" in hint
+    assert not (tmp_path / "r.jsonl").exists()
 
 
 def test_command_trains_and_falls_back_without_ray(cifar_root, tmp_path, capsys, monkeypatch):
@@ -263,7 +265,7 @@ def test_command_checks_the_whole_list_before_training_anything(cifar_root, tmp_
     out = tmp_path / "r.jsonl"
     code = load_train_child().main(["--cells", str(cells), "--cifar", str(cifar_root), "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1
+    assert code == 1 and len(err) == 1
     assert "nothing trained" in err[0] and "cell 3" in err[0] and "differs" in err[0]
     assert not out.exists()
 

@@ -14,6 +14,7 @@ import pytest
 from predictor.data.atomic import OutputExistsError
 from predictor.data.convert import convert
 from tests.conftest import REPO
+from tests.processes import group_alive
 from tests.test_data_tools import run_tool
 
 CONVERTER = REPO / "tools" / "nasbench_tfrecord_converter.py"
@@ -86,21 +87,6 @@ runpy.run_path({converter!r}, run_name="__main__")
 """
 
 
-def _group_alive(group: int) -> list[int]:
-    """Processes still alive in a process group (zombies excluded)."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[2]) == group:
-            alive.append(int(entry.name))
-    return alive
-
-
 def _finish(process: subprocess.Popen, timeout: float = 20) -> tuple[int, str]:
     try:
         _, err = process.communicate(timeout=timeout)
@@ -109,9 +95,9 @@ def _finish(process: subprocess.Popen, timeout: float = 20) -> tuple[int, str]:
         process.communicate()
         pytest.fail(f"the converter did not stop within {timeout} s of the signal")
     deadline = time.monotonic() + 5
-    while _group_alive(process.pid) and time.monotonic() < deadline:
+    while group_alive(process.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _group_alive(process.pid) == [], "worker processes outlived the converter"
+    assert group_alive(process.pid) == [], "worker processes outlived the converter"
     return process.returncode, err
 
 
@@ -165,7 +151,7 @@ def test_a_signal_while_workers_decode_stops_them_all(source, tmp_path, signum):
         env=_environment(),
     )
     deadline = time.monotonic() + 60
-    while len(_group_alive(process.pid)) < 3 and process.poll() is None and time.monotonic() < deadline:
+    while len(group_alive(process.pid)) < 3 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)  # wait until both decoding workers run
     assert process.poll() is None, "the conversion ended before it could be interrupted"
     if signum == signal.SIGINT:

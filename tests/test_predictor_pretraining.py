@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ import torch
 from predictor.common.errors import TrainingDivergedError
 from predictor.gcn import pretraining
 from predictor.gcn.config import TrainConfig
-from predictor.gcn.network import GCN
+from predictor.gcn.network import GCN, DirectedGraphConvolution
 from predictor.gcn.training import fit
 from tests.test_predictor_training import planted_labels, random_cells, random_modules
 
@@ -122,3 +124,103 @@ def test_pretraining_that_diverges_is_an_error(monkeypatch):
     monkeypatch.setattr(pretraining, "LEARNING_RATE", 1e30)
     with pytest.raises(TrainingDivergedError, match="pre-training diverged"):
         pretraining.pretrain_encoder(SMALL, *random_modules(100), epochs=3, batch_size=10)
+
+
+def _extra_graph_layer(monkeypatch):
+    """network.py with a fourth graph convolution after the configured ones: a layer added in that file alone."""
+    original = GCN.__init__
+
+    def with_extra_layer(self, config, generator=None):
+        original(self, config, generator)
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        self.graph_layers.append(DirectedGraphConvolution(config.hidden, config.hidden, config.dropout, generator))
+
+    monkeypatch.setattr(GCN, "__init__", with_extra_layer)
+
+
+def test_a_layer_added_in_the_network_gets_an_encoder_of_its_own(small_space, monkeypatch):
+    config = SMALL.replace(pretraining_epochs=1, epochs=1, lr=1e-12)  # fine-tuning leaves the weights in place
+    arrays = random_modules(40, seed=7)
+    labels = planted_labels(arrays[1], arrays[2])
+    fit(*arrays, labels, config, seed=0)
+    (before,) = small_space.iterdir()
+
+    _extra_graph_layer(monkeypatch)
+    model = fit(*arrays, labels, config, seed=0)
+    (after,) = set(small_space.iterdir()) - {before}
+    record = torch.load(after, weights_only=True)
+    assert sorted(record["encoder"]) == [f"graph_layers.{i}.weight" for i in range(SMALL.layers + 1)]
+    for name, weight in record["encoder"].items():
+        torch.testing.assert_close(model.network.state_dict()[name], weight, rtol=0, atol=1e-6)
+
+
+def _cached(config) -> dict:
+    record, _ = pretraining.pretrain_encoder(config, *random_modules(50, seed=8), epochs=1)
+    return {"encoder": record, "losses": [1.0], "seconds": 1.0, "cells": 50}
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda r: {**r, "encoder": {f"x{k}": v for k, v in r["encoder"].items()}}, "not an encoder of this network"),
+        (lambda r: {**r, "encoder": list(r["encoder"].values())}, "not a set of named weights"),
+        (lambda r: [r], "not a readable pre-trained encoder"),
+        (lambda r: {**r, "encoder": {k: v[:, :3] for k, v in r["encoder"].items()}}, "not an encoder of this network"),
+        (lambda r: {**r, "encoder": {k: v * np.nan for k, v in r["encoder"].items()}}, "non-finite weights"),
+    ],
+    ids=["renamed keys", "a list of weights", "a list", "other shapes", "NaN weights"],
+)
+def test_a_cache_of_something_else_is_one_error_naming_the_file(small_space, damage, message):
+    config = SMALL.replace(pretraining_epochs=1)
+    path = pretraining.cache_path(config)
+    torch.save(damage(_cached(config)), path)
+    with pytest.raises(ValueError, match=message) as error:
+        pretraining.cached_encoder(config)
+    assert str(error.value).startswith(f"{path}: ") and "delete it" in str(error.value)
+
+
+def test_an_encoder_that_cannot_be_saved_is_used_and_said(small_space, monkeypatch, capsys):
+    """A cache folder that cannot be written (here: its parent is a file, unwritable even for root)."""
+    blocker = small_space / "blocker"
+    blocker.write_text("")
+    monkeypatch.setattr(pretraining, "CACHE_DIR", blocker / "pretrained")
+    config = SMALL.replace(pretraining_epochs=1)
+    record = pretraining.cached_encoder(config)
+    assert set(record["encoder"]) == {f"graph_layers.{i}.weight" for i in range(SMALL.layers)}
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"used for this run only, not saved to {pretraining.cache_path(config)} (" in line
+    assert "made again next time" in line
+    assert pretraining.cached_encoder(config)["encoder"] is record["encoder"]  # from memory for the rest of the run
+
+
+def test_a_label_out_of_range_is_named_not_called_a_divergence():
+    arrays = random_modules(40, seed=7)
+    labels = planted_labels(arrays[1], arrays[2])
+    labels[3] = 1e30
+    with pytest.raises(ValueError, match=r"accuracies lie in \[0, 1\], got 1e\+30 \(training module 3\)"):
+        fit(*arrays, labels, SMALL.replace(epochs=1))
+
+
+def test_a_first_run_prints_its_parts(small_space, sample_hdf5, sample_splits, tmp_path, capsys):
+    import train
+
+    args = ["--split", "172", "--data", str(sample_hdf5), "--splits-dir", str(sample_splits), "--epochs", "2"]
+    assert train.main([*args, "--pretraining-epochs", "1", "--out", str(tmp_path / "first"), "--quiet"]) == 0
+    first = capsys.readouterr().out
+    assert train.main([*args, "--pretraining-epochs", "1", "--out", str(tmp_path / "again"), "--quiet"]) == 0
+    again = capsys.readouterr().out
+    pattern = r"trained in [\d.]+ s .*, after [\d.]+ s for the space's cells and [\d.]+ s pre-training the encoder"
+    assert re.search(pattern, first) and "pre-training" not in again
+
+
+def test_an_encoder_that_a_full_disk_stops_is_used_and_said(small_space, monkeypatch, capsys):
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:595] . unexpected pos 82112 vs 82000")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    config = SMALL.replace(pretraining_epochs=1)
+    record = pretraining.cached_encoder(config)
+    assert set(record["encoder"]) == {f"graph_layers.{i}.weight" for i in range(SMALL.layers)}
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "not saved to" in line and "a full disk?" in line
+    assert list(small_space.iterdir()) == []  # no temporary file left

@@ -66,8 +66,7 @@ def test_small_spaces_match_the_official_generator(max_vertices: int, max_edges:
 
 
 def test_work_split_over_processes_gives_the_same_space(monkeypatch: pytest.MonkeyPatch) -> None:
-    # tiny tasks and a pool even for a small space, so that results come back in many pieces
-    monkeypatch.setattr(space_module, "_GRAPHS_WORTH_A_POOL", 0)
+    # tiny tasks, so that results come back in many pieces
     monkeypatch.setattr(space_module, "_GRAPHS_PER_DEDUP_TASK", 50)
     monkeypatch.setattr(space_module, "_GRAPHS_PER_HASH_TASK", 70)
     assert_same_as_official(enumerate_space(5, progress=False, workers=2), 5, 9)

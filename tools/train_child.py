@@ -4,11 +4,14 @@ digits with the small-data protocol), or check the network's parameter counts ag
   python tools/train_child.py --check-params data/nasbench.hdf5
   python tools/train_child.py --cells top.json --epochs 108 --out results.jsonl
   python tools/train_child.py --dataset digits --cells top.json --epochs 6 --out digits.jsonl
+  python tools/train_child.py --protocol cpu --cells top.json --cifar data --out cpu.jsonl
 
 The cell list is the search command's JSON (or a CSV; see predictor/child/cell_lists.py).
 One JSON line per finished cell is appended to --out; running the same command again
-resumes, skipping cells already trained for that budget. Exit code: 0 when every cell
-trained, 1 when some failed (their lines hold the error), 2 for missing inputs.
+resumes, skipping cells already trained with the same settings (another setting is refused:
+pass another --out). Ends with a table of the cells and their metrics. Exit code: 0 when
+every cell trained, 1 when some failed (their lines hold the error) or on a one-line error
+(missing or damaged input, an --out that is not a results log or is in use), 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -57,14 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--protocol",
         choices=list(PROTOCOL_PRESETS),
-        help="training settings: benchmark (RMSProp 0.2, batch 256, BN decay 0.997) or small-data "
-        "(Adam 3e-3, batch 64, BN momentum 0.1) (default: benchmark for cifar10, small-data for digits)",
+        help="training settings: benchmark (RMSProp 0.2, batch 256, BN decay 0.997), small-data "
+        "(Adam 3e-3, batch 64, BN momentum 0.1) or cpu, the reduced CIFAR-10 protocol for a CPU (small-data's "
+        "optimiser, batch 64, stem 16, 1 epoch of the first 8,000 training images, 1,000 images scored per set) "
+        "(default: benchmark for cifar10, small-data for digits)",
     )
     run.add_argument(
         "--epochs",
-        type=cli.positive_int,
-        default=108,
-        help=f"training budget; the benchmark's are {EPOCH_BUDGETS} (default: %(default)s)",
+        type=cli.integer(1, 1000),
+        help=f"training budget, 1-1000; the benchmark's are {EPOCH_BUDGETS} (default: 108, or the protocol's)",
+    )
+    run.add_argument(
+        "--train-images",
+        type=cli.integer(1, 1_000_000),
+        help="train on the first N training images only (default: all, or the protocol's)",
+    )
+    run.add_argument(
+        "--eval-images",
+        type=cli.integer(1, 1_000_000),
+        help="score the first N images of each evaluation set only (default: all, or the protocol's)",
     )
     run.add_argument(
         "--cifar",
@@ -73,15 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder with cifar-10-batches-py/ (or that folder itself) (default: %(default)s)",
     )
     run.add_argument("--limit", type=cli.positive_int, help="train only the first N listed cells")
-    run.add_argument("--batch-size", type=cli.positive_int, help="images per step (default: the protocol's)")
     run.add_argument(
-        "--lr", type=cli.positive_real, help="base learning rate of the cosine schedule (default: the protocol's)"
+        "--batch-size", type=cli.integer(1, 4096), help="images per step, 1-4096 (default: the protocol's)"
+    )
+    run.add_argument(
+        "--lr",
+        type=cli.real(0.0, 10.0, low_inclusive=False),
+        help="base learning rate of the cosine schedule, in (0, 10] (default: the protocol's)",
     )
     run.add_argument(
         "--stem-channels",
-        type=cli.positive_int,
-        default=128,
-        help="channels of the stem, doubled at each stack; below 128 for quick runs (default: %(default)s)",
+        type=cli.integer(1, 1024),
+        help="channels of the stem, 1-1024, doubled at each stack; below 128 for quick runs "
+        "(default: 128, the benchmark's, or the protocol's)",
     )
     run.add_argument(
         "--seed",
@@ -109,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     speed.add_argument("--cuda-graph", action="store_true", help="capture the train step as one CUDA graph (CUDA only)")
     speed.add_argument(
-        "--threads", type=cli.integer(1, 1024), help="CPU threads for torch, 1-1024 (default: torch's choice)"
+        "--threads",
+        type=cli.integer(1, 1024),
+        help="CPU threads for torch, 1-1024; more pay only on cores no other work uses (default: 1)",
     )
     speed.add_argument(
         "--ray",
@@ -123,12 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_params(path: Path, progress: bool) -> int:
     if not path.is_file():
-        print(
-            f"{path}: no such file (convert the tfrecord with tools/nasbench_tfrecord_converter.py, "
-            f"or pass a tfrecord)",
-            file=sys.stderr,
+        raise FileNotFoundError(
+            f"{path}: no such file (convert the tfrecord with tools/nasbench_tfrecord_converter.py, or pass a tfrecord)"
         )
-        return 2
     report = check_parameter_counts(path, progress=progress)
     for module_hash, expected, computed in report.mismatches[:20]:
         print(f"mismatch {module_hash}: dataset {expected:,}, network {computed}")
@@ -136,33 +153,42 @@ def check_params(path: Path, progress: bool) -> int:
     return 1 if report.mismatches else 0
 
 
-def train(args: argparse.Namespace) -> int:
+def same_file(a: Path, b: Path) -> bool:
     try:
-        entries = load_cell_list(args.cells)
-    except (OSError, ValueError) as error:
-        print(f"cannot read the cell list: {error}", file=sys.stderr)
-        return 2
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def train(args: argparse.Namespace) -> int:
+    entries = load_cell_list(args.cells)
     if args.limit is not None:
         entries = entries[: args.limit]
     invalid = invalid_entries(entries)
     if invalid:
         more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
-        print(f"error: {args.cells}: nothing trained, {invalid[0]}{more}; fix or remove it", file=sys.stderr)
-        return 2
+        raise ValueError(f"{args.cells}: nothing trained, {invalid[0]}{more}; fix or remove it")
+    if same_file(args.out, args.cells):
+        raise ValueError(f"--out {args.out} is the cell list --cells; pass another --out for the results")
     try:
         dataset = resolve_dataset(args.dataset, args.cifar)
     except CifarNotFoundError as error:
-        print(error, file=sys.stderr)
-        return 2
-    overrides = {"batch_size": args.batch_size, "learning_rate": args.lr}
+        print(f"error: {error}\nhint: {error.hint}", file=sys.stderr)
+        return 1
+    overrides = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "train_images": args.train_images,
+        "eval_images": args.eval_images,
+        "shape": None if args.stem_channels is None else NetworkShape(stem_channels=args.stem_channels),
+    }
     settings = VerifySettings(
         cifar_path=str(args.cifar),
         dataset=dataset,
         protocol=protocol_preset(
             args.protocol or DEFAULT_PROTOCOL[dataset],
-            epochs=args.epochs,
             seed=args.seed,
-            shape=NetworkShape(stem_channels=args.stem_channels),
             **{name: value for name, value in overrides.items() if value is not None},
         ),
         options=ExecutionOptions(
@@ -176,26 +202,39 @@ def train(args: argparse.Namespace) -> int:
     use_ray = args.ray or bool(args.ray_address)
     try:
         summary = verify_cells(entries, settings, args.out, use_ray, args.ray_address, progress=not args.no_progress)
-    except CifarNotFoundError as error:
-        print(error, file=sys.stderr)
-        return 2
     except RayUnavailableError:
         if args.ray_address:
-            print(f"{RAY_INSTALL_HINT}; --ray-address needs it.", file=sys.stderr)
-            return 2
+            raise ImportError(f"{RAY_INSTALL_HINT}; --ray-address needs it") from None
         print(f"{RAY_INSTALL_HINT}; training the cells one after another instead.", file=sys.stderr)
         summary = verify_cells(entries, settings, args.out, progress=not args.no_progress)
+    print(summary_table([summary.records[e.key] for e in entries if e.key in summary.records]))
     print(f"{summary.trained} trained, {summary.failed} failed, {summary.skipped} already done -> {args.out}")
     return 1 if summary.failed else 0
+
+
+def summary_table(records: list[dict]) -> str:
+    """One row per listed cell: its accuracies, size and time, or its error."""
+    header = f"{'cell':<32} {'status':<6} {'params':>11} {'train':>6} {'valid':>6} {'test':>6} {'time s':>8}"
+    rows = [header, "-" * len(header)]
+    for record in records:
+        if record.get("status") != "ok":
+            rows.append(f"{record['hash'][:32]:<32} {'error':<6} {record.get('error', '')[:60]}")
+            continue
+        rows.append(
+            f"{record['hash'][:32]:<32} {'ok':<6} {record['trainable_parameters']:>11,} "
+            f"{record['final_train_accuracy']:>6.4f} {record['final_validation_accuracy']:>6.4f} "
+            f"{record['final_test_accuracy']:>6.4f} {record['total_time']:>8.1f}"
+        )
+    return "\n".join(rows)
 
 
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.threads:
-        import torch
+    import torch
 
-        torch.set_num_threads(args.threads)
+    # One thread unless told: on shared cores more threads wait on each other (docs/child_training.md)
+    torch.set_num_threads(args.threads or 1)
     if args.check_params is not None:
         return check_params(args.check_params, progress=not args.no_progress)
     return train(args)

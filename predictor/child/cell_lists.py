@@ -77,6 +77,10 @@ def parse_adjacency(value: str | list) -> tuple[tuple[int, ...], ...]:
             return tuple(tuple(int(bit) for bit in bits[row * size : (row + 1) * size]) for row in range(size))
     if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
         raise ValueError(f"adjacency must be a list of lists, got {value!r}")
+    for row in value:
+        for x in row:
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or x not in (0, 1):
+                raise ValueError(f"adjacency entries must be 0 or 1, got {x!r}")
     return tuple(tuple(int(x) for x in row) for row in value)
 
 
@@ -92,6 +96,9 @@ def parse_ops(value: str | list) -> tuple[str | int, ...]:
             value = [token.strip() for token in text.split(",") if token.strip()]
     if not isinstance(value, list):
         raise ValueError(f"ops must be a list, got {value!r}")
+    for op in value:
+        if isinstance(op, bool) or not isinstance(op, (str, int)):
+            raise ValueError(f"each op must be a name or an op code, got {op!r}")
     return tuple(int(op) if isinstance(op, str) and op.lstrip("-").isdigit() else op for op in value)
 
 
@@ -99,11 +106,12 @@ def _entry(row: dict, where: str) -> CellEntry:
     missing = [column for column in REQUIRED_COLUMNS if column not in row]
     if missing:
         raise ValueError(f"{where}: missing {', '.join(missing)} (needs hash, adjacency, ops)")
+    listed_hash = row.get("hash") or None
+    if listed_hash is not None and not isinstance(listed_hash, str):
+        raise ValueError(f"{where}: hash must be a string of 32 hex digits, got {listed_hash!r}")
     try:
-        return CellEntry(
-            hash=(row.get("hash") or None), adjacency=parse_adjacency(row["adjacency"]), ops=parse_ops(row["ops"])
-        )
-    except (ValueError, TypeError) as error:
+        return CellEntry(hash=listed_hash, adjacency=parse_adjacency(row["adjacency"]), ops=parse_ops(row["ops"]))
+    except (ValueError, TypeError, OverflowError) as error:
         raise ValueError(f"{where}: {error}") from None
 
 
@@ -113,8 +121,13 @@ def load_cell_list(path: str | Path) -> list[CellEntry]:
     if path.suffix.lower() == ".csv":
         with open(path, newline="") as file:
             return [_entry(row, f"{path}: row {index}") for index, row in enumerate(csv.DictReader(file), start=2)]
-    with open(path) as file:
-        data = json.load(file)
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{path}: not a JSON cell list ({error}); expected a list of {{hash, adjacency, ops}}"
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("cells"), list):
         data = data["cells"]
     if not isinstance(data, list):

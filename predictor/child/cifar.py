@@ -16,6 +16,7 @@ CPU input pipeline.
 from __future__ import annotations
 
 import pickle
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,36 +37,87 @@ IMAGE_SHAPE = (3, 32, 32)
 PAD = 4
 
 
+NUM_CLASSES = 10
+DOWNLOAD_HINT = (
+    f"download {CIFAR_URL} (163 MB) and unpack it: mkdir -p data && curl -L {CIFAR_URL} | tar xz -C data "
+    f"(gives data/{CIFAR_FOLDER}/; elsewhere pass that folder, or its parent, with --cifar)"
+)
+UNPACK_AGAIN = "unpack cifar-10-python.tar.gz again (the batch files must be the official python pickles)"
+
+
 class CifarNotFoundError(FileNotFoundError):
-    """CIFAR-10 is not where it was looked for; the message says what to download and where to put it."""
+    """CIFAR-10 is not where it was looked for. The message is one line; `hint` says what to do."""
+
+    def __init__(self, message: str, hint: str = DOWNLOAD_HINT):
+        super().__init__(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class CifarDataError(ValueError):
+    """A batch file is there but damaged or not CIFAR-10 (truncated, wrong shapes, labels out of range)."""
 
 
 def find_cifar_dir(path: str | Path) -> Path:
     """The folder holding the batch files: `path` itself or its `cifar-10-batches-py` subfolder."""
     path = Path(path)
+    if path.is_file():
+        if tarfile.is_tarfile(path):
+            raise CifarNotFoundError(
+                f"{path} is the CIFAR-10 archive, not its unpacked folder",
+                hint=f"unpack it first: mkdir -p data && tar xzf {path} -C data, then pass --cifar data",
+            )
+        raise CifarNotFoundError(f"{path} is a file, not the CIFAR-10 folder")
     for candidate in (path, path / CIFAR_FOLDER):
         if all((candidate / name).is_file() for name in ALL_FILES):
             return candidate
     looked = path / CIFAR_FOLDER if (path / CIFAR_FOLDER).is_dir() else path
     missing = [name for name in ALL_FILES if not (looked / name).is_file()]
-    raise CifarNotFoundError(
-        f"CIFAR-10 (python version) not found in {looked} (missing: {', '.join(missing)}).\n"
-        f"Download {CIFAR_URL} (163 MB) and extract it into data/:\n"
-        f"  mkdir -p data && curl -L {CIFAR_URL} | tar xz -C data\n"
-        f"which gives data/{CIFAR_FOLDER}/ with data_batch_1..5 and test_batch "
-        f"(elsewhere: pass that folder, or its parent, with --cifar)."
-    )
+    raise CifarNotFoundError(f"CIFAR-10 (python version) not found in {looked} (missing: {', '.join(missing)})")
 
 
 def read_batch_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(images (N, 3, 32, 32) uint8, labels (N,) int64) of one pickle batch file."""
-    with open(path, "rb") as file:
-        batch = pickle.load(file, encoding="bytes")
-    data = np.asarray(batch[b"data"], dtype=np.uint8)
-    labels = np.asarray(batch[b"labels"], dtype=np.int64)
-    if data.ndim != 2 or data.shape[1] != int(np.prod(IMAGE_SHAPE)) or len(data) != len(labels):
-        raise ValueError(f"{path}: expected data (N, 3072) and N labels, got {data.shape} and {labels.shape}")
-    return data.reshape(-1, *IMAGE_SHAPE), labels
+    """(images (N, 3, 32, 32) uint8, labels (N,) int64) of one pickle batch file.
+
+    Raises CifarDataError naming the file when it is truncated, not a batch pickle, has
+    images of another shape, a label count that differs from the image count, or a label
+    outside 0-9.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as file:
+            batch = pickle.load(file, encoding="bytes")
+        data, labels = batch[b"data"], batch[b"labels"]
+        data = np.asarray(data)
+        labels = np.asarray(labels)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise CifarDataError(
+            f"{path}: truncated or not a CIFAR-10 batch file ({type(error).__name__}); {UNPACK_AGAIN}"
+        ) from None
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != int(np.prod(IMAGE_SHAPE)) or not len(data):
+        raise CifarDataError(
+            f"{path}: images are {data.dtype} {data.shape}, expected uint8 (N, 3072) (32x32 RGB); {UNPACK_AGAIN}"
+        )
+    if labels.ndim != 1 or len(labels) != len(data) or not np.issubdtype(labels.dtype, np.integer):
+        raise CifarDataError(
+            f"{path}: {len(data):,} images but labels of shape {labels.shape} ({labels.dtype}); {UNPACK_AGAIN}"
+        )
+    outside = np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))
+    if len(outside):
+        raise CifarDataError(
+            f"{path}: label {int(labels[outside[0]])} of image {int(outside[0])} is outside 0-{NUM_CLASSES - 1} "
+            f"({len(outside):,} such labels); {UNPACK_AGAIN}"
+        )
+    return data.reshape(-1, *IMAGE_SHAPE), labels.astype(np.int64)
+
+
+def check_cifar10(path: str | Path) -> None:
+    """Read and check every batch file (about a second), so that a damaged one fails before any training."""
+    folder = find_cifar_dir(path)
+    for name in ALL_FILES:
+        read_batch_file(folder / name)
 
 
 @dataclass(frozen=True)

@@ -30,15 +30,16 @@ def resolve_dataset(name: str | None, cifar_path: str | Path) -> str:
 
 
 def check_dataset(name: str, cifar_path: str | Path) -> None:
-    """Raise CifarNotFoundError (naming the digits alternative) when CIFAR-10 is asked for and missing."""
+    """When CIFAR-10 is asked for: CifarNotFoundError (its hint naming digits too) if it is missing,
+    CifarDataError if a batch file is damaged."""
     if name != "cifar10":
         return
-    from predictor.child.cifar import CifarNotFoundError, find_cifar_dir
+    from predictor.child.cifar import CifarNotFoundError, check_cifar10
 
     try:
-        find_cifar_dir(cifar_path)
+        check_cifar10(cifar_path)
     except CifarNotFoundError as error:
-        raise CifarNotFoundError(f"{error}\n{DIGITS_HINT}") from None
+        raise CifarNotFoundError(str(error), f"{error.hint}; {DIGITS_HINT}") from None
 
 
 def load_device_data(name: str, cifar_path: str | Path, device: str) -> DeviceCifar:

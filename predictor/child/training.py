@@ -56,6 +56,17 @@ PROTOCOL_PRESETS = {
     "small-data": dict(
         optimizer="adam", learning_rate=3e-3, bn_momentum=0.1, batch_size=64, eval_whole_batches_only=False
     ),
+    "cpu": dict(
+        optimizer="adam",
+        learning_rate=3e-3,
+        bn_momentum=0.1,
+        batch_size=64,
+        eval_whole_batches_only=False,
+        epochs=1,
+        shape=NetworkShape(stem_channels=16),
+        train_images=8_000,
+        eval_images=1_000,
+    ),
 }
 
 
@@ -75,12 +86,19 @@ class TrainingProtocol:
     shape: NetworkShape = field(default_factory=NetworkShape)
     optimizer: str = "rmsprop"  # "rmsprop" (TF-1 semantics, the benchmark's) or "adam"
     bn_momentum: float = BN_MOMENTUM  # PyTorch convention: weight of the new batch statistics
+    train_images: int | None = None  # train on the first N training images only (None: all)
+    eval_images: int | None = None  # score the first N images of each evaluation set only (None: all)
+    preset: str = "benchmark"  # the name it was built from (recorded with every result)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if not 0.0 < self.bn_momentum <= 1.0:
             raise ValueError(f"bn_momentum must be in (0, 1], got {self.bn_momentum}")
+        for name in ("train_images", "eval_images"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1 (or None for all images), got {value}")
 
     def steps_until(self, fraction: float, num_train_images: int) -> int:
         """TF global step at which an evaluation at `fraction` of the budget happens."""
@@ -91,7 +109,7 @@ def protocol_preset(name: str, **overrides) -> TrainingProtocol:
     """The named protocol ("benchmark" or "small-data", see the module docstring) with some fields replaced."""
     if name not in PROTOCOL_PRESETS:
         raise ValueError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOL_PRESETS)}")
-    return TrainingProtocol(**{**PROTOCOL_PRESETS[name], **overrides})
+    return TrainingProtocol(**{**PROTOCOL_PRESETS[name], "preset": name, **overrides})
 
 
 @dataclass(frozen=True)
@@ -129,9 +147,10 @@ def evaluate_accuracy(
     whole_batches_only: bool,
     bf16: bool = False,
     channels_last: bool = False,
+    limit: int | None = None,
 ) -> float:
-    """Top-1 accuracy in inference mode (batch-norm moving statistics)."""
-    count = len(split)
+    """Top-1 accuracy in inference mode (batch-norm moving statistics), on the first `limit` images if given."""
+    count = len(split) if limit is None else min(limit, len(split))
     if whole_batches_only and count >= batch_size:
         count -= count % batch_size
     was_training = model.training
@@ -220,7 +239,7 @@ def train_model(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
     started = time.perf_counter()
-    num_train = len(data.train)
+    num_train = len(data.train) if protocol.train_images is None else min(protocol.train_images, len(data.train))
     steps_at = {name: protocol.steps_until(fraction, num_train) for name, fraction in EVALUATION_POINTS}
     total_steps = steps_at["final"]
     if total_steps < 1:
@@ -264,6 +283,7 @@ def train_model(
             protocol.eval_whole_batches_only,
             options.bf16,
             options.channels_last,
+            protocol.eval_images,
         )
 
     metrics: dict = {}
@@ -289,6 +309,7 @@ def train_model(
     metrics["trainable_parameters"] = parameters
     metrics.update(
         epochs=protocol.epochs,
+        images=image_subset(data, protocol),
         training_steps=total_steps,
         halfway_training_steps=steps_at["halfway"],
         setup_time=setup_time,
@@ -298,6 +319,20 @@ def train_model(
         protocol=asdict(protocol),
     )
     return metrics
+
+
+def image_subset(data: DeviceCifar, protocol: TrainingProtocol) -> dict[str, int]:
+    """How many images of each set this protocol trains on or scores (the first N of each, in file order)."""
+
+    def first(count: int, limit: int | None) -> int:
+        return count if limit is None else min(count, limit)
+
+    return {
+        "train": first(len(data.train), protocol.train_images),
+        "train_eval": first(len(data.train_eval), protocol.eval_images),
+        "validation": first(len(data.valid), protocol.eval_images),
+        "test": first(len(data.test), protocol.eval_images),
+    }
 
 
 def _device_name(device: torch.device) -> str:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import os
 import socket
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -28,7 +29,7 @@ from tqdm import tqdm
 from predictor.child.cell_lists import CellEntry
 from predictor.child.cifar import DeviceCifar
 from predictor.child.datasets import check_dataset, load_device_data
-from predictor.child.results_log import ResultsLog
+from predictor.child.results_log import ResultsLog, check_results_log
 from predictor.child.training import ExecutionOptions, TrainingProtocol, train_and_evaluate
 from predictor.common.ray_support import import_ray
 
@@ -48,6 +49,13 @@ class VerifySummary:
     trained: int = 0
     failed: int = 0
     skipped: int = 0
+    records: dict[str, dict] = field(default_factory=dict)  # cell key -> its line (this run's, or the earlier one)
+
+
+def run_identity(settings: VerifySettings) -> dict:
+    """The settings a result line must match to count for this run, as they appear in the line."""
+    identity = {"dataset": settings.dataset, "epochs": settings.protocol.epochs, "protocol": asdict(settings.protocol)}
+    return json.loads(json.dumps(identity, allow_nan=False))
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,6 +103,7 @@ def _train_sequentially(
 
 def _file(record: dict, log: ResultsLog, summary: VerifySummary, cells: tqdm) -> None:
     log.append(record)
+    summary.records[record["hash"]] = record
     if record["status"] == "ok":
         summary.trained += 1
         cells.set_postfix(last=f"{record['hash'][:8]} val={record['final_validation_accuracy']:.4f}")
@@ -144,21 +153,43 @@ def verify_cells(
     ray_address: str | None = None,
     progress: bool = True,
 ) -> VerifySummary:
-    """Train every listed cell not yet in `out_path` (for this budget and dataset) and append its record there.
+    """Train every listed cell not yet in `out_path` (with these settings) and append its record there.
 
-    Raises CifarNotFoundError before training anything when the data is missing, and
-    RayUnavailableError when Ray is asked for but not installed.
+    Before anything is written it raises CifarNotFoundError when the data is missing,
+    NotAResultsLogError when `out_path` holds something else, SettingsMismatchError when it
+    holds results trained otherwise, ResultsLogBusyError when another run is writing to it,
+    and RayUnavailableError when Ray is asked for but not installed.
     """
     check_dataset(settings.dataset, settings.cifar_path)
+    check_results_log(out_path)
     log = ResultsLog(out_path)
-    log.repair()
-    finished = log.finished(settings.protocol.epochs, settings.dataset)
+    identity = run_identity(settings)
+    log.check_settings(identity)
+    if use_ray or ray_address:
+        import_ray()
+    with log.locked():
+        log.repair()
+        return _train_pending(entries, settings, log, identity, use_ray, ray_address, progress)
+
+
+def _train_pending(
+    entries: Sequence[CellEntry],
+    settings: VerifySettings,
+    log: ResultsLog,
+    identity: dict,
+    use_ray: bool,
+    ray_address: str | None,
+    progress: bool,
+) -> VerifySummary:
+    finished = log.finished(identity)
     summary = VerifySummary()
     pending, seen = [], set()
     for entry in entries:
         key = entry.key
         if key in finished or key in seen:
             summary.skipped += 1
+            if key in finished:
+                summary.records[key] = finished[key]
         else:
             seen.add(key)
             pending.append(entry)

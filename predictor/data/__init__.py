@@ -11,4 +11,5 @@
 - `splits`, `labels`   train/evaluation index files and the regression targets
 - `synthetic`       full-size synthetic tfrecords for size and speed benchmarks only
 - `atomic`          outputs that appear whole or not at all
+- `workers`         worker processes that can neither hang nor outlive the command
 """

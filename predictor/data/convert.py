@@ -8,13 +8,9 @@ record release. The output is written to a temporary file and renamed at the end
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +32,7 @@ from predictor.data.records import (
     read_blocks,
 )
 from predictor.data.schema import BUDGETS, EVALUATION_POINTS, FORMAT_VERSION, METRIC_FIELDS, NUM_REPEATS
+from predictor.data.workers import imap
 
 _NAN = float("nan")
 _BUDGET_INDEX = {budget: i for i, budget in enumerate(BUDGETS)}
@@ -62,43 +59,6 @@ _graphs_seen: dict[bytes, tuple[bytes, bytes]] = {}  # per process: first graph 
 
 def _reset_worker() -> None:
     _graphs_seen.clear()
-
-
-_INTERRUPTIONS = (signal.SIGINT, signal.SIGTERM)
-
-
-@contextmanager
-def _interruptions_deferred() -> Iterator[None]:
-    """While worker processes are forked, Ctrl-C and SIGTERM are noted and delivered after, never lost.
-
-    (An exception raised by a signal handler inside os.fork's callbacks would be ignored.)
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    parent, pending = os.getpid(), []
-
-    def note(signum: int, frame) -> None:
-        if os.getpid() == parent:
-            pending.append(signum)
-        elif signum == signal.SIGTERM:  # a worker stopped before it started
-            os._exit(128 + signum)
-
-    previous = {signum: signal.signal(signum, note) for signum in _INTERRUPTIONS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if pending:
-            signal.raise_signal(pending[0])
-
-
-def _start_worker() -> None:
-    """Interruptions are the parent's to handle: it stops the pool on the way out (no orphans, no tracebacks)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _reset_worker()
 
 
 def _point_values(point) -> list[float]:
@@ -281,26 +241,16 @@ class _Rows:
 
 
 def _decoded_blocks(path: str, workers: int) -> Iterator[tuple[Block, DecodedBlock]]:
-    """Decoded blocks in file order, decoded by a pool of `workers` processes (or inline for 1)."""
-    blocks = read_blocks(path)
-    if workers <= 1:
-        _reset_worker()
-        for block in blocks:
-            yield block, decode_block(block)
-        return
-    in_flight: list[Block] = []  # blocks handed to the pool, in order; imap answers in the same order
+    """Decoded blocks in file order, decoded by `workers` processes (or inline for 1)."""
+    in_flight: list[Block] = []  # blocks handed to the workers, in order; answers come in the same order
 
     def handed_out(stream: Iterator[Block]) -> Iterator[Block]:
         for block in stream:
             in_flight.append(block)
             yield block
 
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with _interruptions_deferred():
-        pool = context.Pool(workers, initializer=_start_worker)
-    with pool:
-        for decoded in pool.imap(decode_block, handed_out(blocks), chunksize=1):
-            yield in_flight.pop(0), decoded
+    for decoded in imap(decode_block, handed_out(read_blocks(path)), workers, initializer=_reset_worker):
+        yield in_flight.pop(0), decoded
 
 
 def convert(

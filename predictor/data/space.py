@@ -28,13 +28,11 @@ Both stages split their work over processes.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from multiprocessing.pool import Pool
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +41,7 @@ from tqdm import tqdm
 from predictor.data.atomic import atomic_output
 from predictor.data.cell import MAX_EDGES, MAX_VERTICES, Cell
 from predictor.data.graph import INPUT_LABEL, OUTPUT_LABEL, edge_bit, rows_by_hash
+from predictor.data.workers import imap
 
 try:  # CPython's own md5 costs less per call than the OpenSSL binding on short messages; same digests.
     from _md5 import md5 as _md5
@@ -407,10 +406,10 @@ def _call(task: tuple[Callable, tuple]) -> np.ndarray:
     return function(*args)
 
 
-def _run_tasks(tasks: list[tuple[Callable, tuple]], pool: Pool | None, bar: tqdm) -> list[np.ndarray]:
-    """Results of `tasks` in order, computed by `pool` when there is one; the bar counts graphs."""
+def _run_tasks(tasks: list[tuple[Callable, tuple]], workers: int, bar: tqdm) -> list[np.ndarray]:
+    """Results of `tasks` in order, computed by `workers` processes; the bar counts graphs."""
     results = []
-    for result in pool.imap(_call, tasks) if pool is not None else map(_call, tasks):
+    for result in imap(_call, tasks, workers):
         bar.update(result.shape[-1])
         results.append(result)
     return results
@@ -418,12 +417,6 @@ def _run_tasks(tasks: list[tuple[Callable, tuple]], pool: Pool | None, bar: tqdm
 
 def _chunks(array: np.ndarray, size: int) -> Iterable[np.ndarray]:
     return (array[start : start + size] for start in range(0, len(array), max(1, size)))
-
-
-def _process_pool(workers: int) -> Pool:
-    # fork starts in milliseconds and needs no importable __main__; elsewhere fall back to spawn.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method).Pool(workers)
 
 
 def enumerate_space(
@@ -436,48 +429,46 @@ def enumerate_space(
 
     Row order is the order of first appearance in the official generator's loop and each
     row holds the first (matrix, labelling) of its module hash, as in the official dataset.
-    `workers` processes share the work (default: the CPUs this process may use).
+    `workers` processes share the work (default: the CPUs this process may use, once the
+    space is big enough to pay for starting them).
     """
     if not 2 <= max_vertices <= MAX_VERTICES:
         raise ValueError(f"max_vertices must be in 2..{MAX_VERTICES}, got {max_vertices}")
     sizes = range(2, max_vertices + 1)
     patterns = {v: full_dag_bit_patterns(v, max_edges) for v in sizes}
     labelled_graphs = sum(len(patterns[v]) * NUM_INTERIOR_OPS ** (v - 2) for v in sizes)
+    if workers is None and labelled_graphs < _GRAPHS_WORTH_A_POOL:
+        workers = 1
     workers = _worker_count(workers)
-    pool = _process_pool(workers) if workers > 1 and labelled_graphs >= _GRAPHS_WORTH_A_POOL else None
-    try:
-        # Stage 1: the first labelled graph of each key, per vertex count.
-        dedup_tasks, task_sizes = [], []
-        for v in sizes:
-            matrices_per_task = max(1, _GRAPHS_PER_DEDUP_TASK // NUM_INTERIOR_OPS ** (v - 2))
-            for chunk in _chunks(patterns[v], matrices_per_task):
-                dedup_tasks.append((_wl_keys_of_patterns, (v, chunk)))
-                task_sizes.append(v)
-        with tqdm(total=labelled_graphs, desc="labelled graphs", unit="graph", disable=not progress) as bar:
-            results = _run_tasks(dedup_tasks, pool, bar)
-        representatives = {}
-        for v in sizes:
-            keys = [r for r, size in zip(results, task_sizes) if size == v]
-            first = first_of_each_key(np.concatenate(keys, axis=1)) if keys else np.empty(0, dtype=np.int64)
-            per_matrix = NUM_INTERIOR_OPS ** (v - 2)
-            representatives[v] = (patterns[v][first // per_matrix], first % per_matrix)
-        del results
+    # Stage 1: the first labelled graph of each key, per vertex count.
+    dedup_tasks, task_sizes = [], []
+    for v in sizes:
+        matrices_per_task = max(1, _GRAPHS_PER_DEDUP_TASK // NUM_INTERIOR_OPS ** (v - 2))
+        for chunk in _chunks(patterns[v], matrices_per_task):
+            dedup_tasks.append((_wl_keys_of_patterns, (v, chunk)))
+            task_sizes.append(v)
+    with tqdm(total=labelled_graphs, desc="labelled graphs", unit="graph", disable=not progress) as bar:
+        results = _run_tasks(dedup_tasks, workers, bar)
+    representatives = {}
+    for v in sizes:
+        keys = [r for r, size in zip(results, task_sizes) if size == v]
+        first = first_of_each_key(np.concatenate(keys, axis=1)) if keys else np.empty(0, dtype=np.int64)
+        per_matrix = NUM_INTERIOR_OPS ** (v - 2)
+        representatives[v] = (patterns[v][first // per_matrix], first % per_matrix)
+    del results
 
-        # Stage 2: official hashes of the representatives.
-        hash_tasks = [
-            (_module_hashes_of, (v, pattern_chunk, labelling_chunk))
-            for v in sizes
-            for pattern_chunk, labelling_chunk in zip(
-                _chunks(representatives[v][0], _GRAPHS_PER_HASH_TASK),
-                _chunks(representatives[v][1], _GRAPHS_PER_HASH_TASK),
-            )
-        ]
-        total = sum(len(representatives[v][0]) for v in sizes)
-        with tqdm(total=total, desc="module hashes", unit="module", disable=not progress) as bar:
-            hashes = _run_tasks(hash_tasks, pool, bar)
-    finally:
-        if pool is not None:
-            pool.terminate()
+    # Stage 2: official hashes of the representatives.
+    hash_tasks = [
+        (_module_hashes_of, (v, pattern_chunk, labelling_chunk))
+        for v in sizes
+        for pattern_chunk, labelling_chunk in zip(
+            _chunks(representatives[v][0], _GRAPHS_PER_HASH_TASK),
+            _chunks(representatives[v][1], _GRAPHS_PER_HASH_TASK),
+        )
+    ]
+    total = sum(len(representatives[v][0]) for v in sizes)
+    with tqdm(total=total, desc="module hashes", unit="module", disable=not progress) as bar:
+        hashes = _run_tasks(hash_tasks, workers, bar)
 
     count = total
     num_vertices = np.empty(count, dtype=np.int8)

@@ -9,13 +9,17 @@ Fine-tuning on the labels then starts from these weights; the readout starts fre
 Finer targets (paths counted by the ops on them, 56 more columns) made the fine-tuned
 predictor worse; docs/predictor.md has the figures.
 
-The encoder depends only on the network's shape and the number of pre-training epochs,
-so it is trained once and cached (`data/pretrained/`); the time it took is stored with it
-and reported apart from training time.
+The encoder depends only on the network's layout (the names and shapes of its parameters,
+and the readout) and the number of pre-training epochs, so it is trained once and cached
+(`data/pretrained/`, one file per layout: a layer added in `network.py` gets an encoder of
+its own); the time it took is stored with it and reported apart from training time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import sys
 import time
 from pathlib import Path
 
@@ -26,14 +30,15 @@ from torch import nn
 from tqdm import tqdm
 
 from predictor.common.errors import TrainingDivergedError
-from predictor.data.atomic import OutputExistsError, atomic_output
+from predictor.data.atomic import OutputExistsError, WriteError, atomic_output, write_error
 from predictor.data.cell import CONV3X3, MAX_VERTICES, OP_CODES
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.features import NUM_OP_TYPES, encode_graphs
 from predictor.gcn.network import GCN, uniform
+from predictor.gcn.runtime import torch_threads
 
 CACHE_DIR = Path("data/pretrained")
-CACHE_FORMAT_VERSION = 1
+CACHE_FORMAT_VERSION = 2
 BATCH_SIZE = 256
 LEARNING_RATE = 1e-3
 SEED = 0
@@ -96,9 +101,29 @@ def pretrain_encoder(
     """Graph-layer weights of `config`'s network trained to regress the cells' structure targets,
     and the mean loss of each epoch.
 
-    The network has the vocabulary's 3 ops; dropout is off (the targets are exact).
+    The network has the vocabulary's 3 ops; dropout is off (the targets are exact). It runs on
+    `config.threads` CPU threads, as a fit does: more threads than free cores wait on each
+    other at every one of its tiny kernels.
     """
-    config = config.replace(dropout=0.0, num_op_types=NUM_OP_TYPES, device="cpu")
+    config = _pretraining_config(config)
+    with torch_threads(config.threads):
+        return _pretrain(config, adjacency, operations, num_vertices, epochs, seed, progress, batch_size)
+
+
+def _pretraining_config(config: TrainConfig) -> TrainConfig:
+    return config.replace(dropout=0.0, num_op_types=NUM_OP_TYPES, device="cpu")
+
+
+def _pretrain(
+    config: TrainConfig,
+    adjacency: np.ndarray,
+    operations: np.ndarray,
+    num_vertices: np.ndarray,
+    epochs: int,
+    seed: int,
+    progress: bool,
+    batch_size: int,
+) -> tuple[dict[str, torch.Tensor], list[float]]:
     generator = torch.Generator().manual_seed(seed)
     targets = torch.from_numpy(standardised(structure_targets(adjacency, operations, num_vertices)))
     graphs = encode_graphs(adjacency, operations, num_vertices, "cpu", config.readout, config.num_op_types)
@@ -131,7 +156,9 @@ def pretrain_encoder(
             total += loss.item()
             bar.update()
         if not np.isfinite(total):
-            raise TrainingDivergedError(f"encoder pre-training diverged: the loss is {total} at epoch {epoch + 1}")
+            raise TrainingDivergedError(
+                f"encoder pre-training diverged: the loss is {total} at epoch {epoch + 1} (learning rate {LEARNING_RATE:g})"
+            )
         losses.append(total / steps)
     bar.close()
     encoder = {
@@ -156,20 +183,32 @@ def load_encoder(network: GCN, encoder: dict[str, torch.Tensor]) -> None:
 
 
 def cache_path(config: TrainConfig, cache_dir: Path | None = None) -> Path:
-    """The cached encoder of `config`'s network shape and pre-training epochs."""
-    shape = f"h{config.hidden}-l{config.layers}-{config.readout}"
-    return Path(cache_dir or CACHE_DIR) / f"encoder-v{CACHE_FORMAT_VERSION}-{shape}-e{config.pretraining_epochs}.pt"
+    """The cached encoder of `config`'s network layout and pre-training epochs.
+
+    The name ends in a digest of the names and shapes of the network's parameters and its
+    readout: whatever changes them in `network.py` changes the file, never a stale encoder.
+    """
+    config = _pretraining_config(config)
+    layout = [f"{name}{tuple(value.shape)}" for name, value in GCN(config).state_dict().items()]
+    digest = hashlib.sha256(";".join([config.readout, *layout]).encode()).hexdigest()[:12]
+    shape = f"h{config.hidden}-l{config.layers}-{config.readout}-e{config.pretraining_epochs}"
+    return Path(cache_dir or CACHE_DIR) / f"encoder-v{CACHE_FORMAT_VERSION}-{shape}-{digest}.pt"
 
 
 def cached_encoder(config: TrainConfig, progress: bool = False, cache_dir: Path | None = None) -> dict:
     """{"encoder": weights, "seconds": pre-training time, "cells": ...}: read from the cache, or made and cached.
 
-    Two processes that make the same encoder at once both succeed; the first file in place is kept.
+    When this call made the encoder, the record also has "made": the seconds spent on the
+    space's cells and on pre-training. Two processes that make the same encoder at once both succeed;
+    the first file in place is kept. A cache that cannot be written (a read-only folder) is
+    said in one line on stderr, and the encoder is used from memory.
     """
     path = cache_path(config, cache_dir)
-    if path not in _loaded:
-        _loaded[path] = _read_or_make(config, path, progress)
-    return _loaded[path]
+    if path in _loaded:
+        return _loaded[path]
+    record = _read_or_make(config, path, progress)
+    _loaded[path] = {key: value for key, value in record.items() if key != "made"}  # made once, by the first caller
+    return record
 
 
 _loaded: dict[Path, dict] = {}  # a search refits dozens of times: read each file once per process
@@ -184,22 +223,35 @@ def space_cells(progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _read_or_make(config: TrainConfig, path: Path, progress: bool) -> dict:
-    epochs = config.pretraining_epochs
-    if not path.exists():
-        cells = space_cells(progress)
-        started = time.perf_counter()
-        encoder, losses = pretrain_encoder(config, *cells, epochs, SEED, progress)
-        record = {
-            "encoder": encoder,
-            "losses": losses,
-            "seconds": time.perf_counter() - started,
-            "cells": len(cells[2]),
-        }
-        try:
-            with atomic_output(path) as temporary:
+    if path.exists():
+        return _read(path, config)
+    started = time.perf_counter()
+    cells = space_cells(progress)
+    space_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    encoder, losses = pretrain_encoder(config, *cells, config.pretraining_epochs, SEED, progress)
+    seconds = time.perf_counter() - started
+    record = {"encoder": encoder, "losses": losses, "seconds": seconds, "cells": len(cells[2])}
+    try:
+        with atomic_output(path) as temporary:
+            try:
                 torch.save(record, temporary)
-        except OutputExistsError:
-            pass  # another process cached the same encoder meanwhile; use its file
+            except RuntimeError as error:  # a full disk: torch says "basic_ios::clear" or "inline_container.cc"
+                raise write_error(path, error) from None
+    except OutputExistsError:
+        return _read(path, config)  # another process cached the same encoder meanwhile; use its file
+    except OSError as error:  # a read-only or full folder
+        reason = error.reason if isinstance(error, WriteError) else error.strerror or str(error)
+        print(
+            f"note: the pre-trained encoder is used for this run only, not saved to {path} ({reason}): "
+            "it is made again next time",
+            file=sys.stderr,
+        )
+    return {**record, "made": {"space": space_seconds, "pretraining": seconds}}
+
+
+def _read(path: Path, config: TrainConfig) -> dict:
+    """The cached record, checked to be this network's encoder: any other file is one error naming it."""
     try:
         record = torch.load(path, weights_only=True)
     except Exception:
@@ -208,4 +260,27 @@ def _read_or_make(config: TrainConfig, path: Path, progress: bool) -> dict:
         raise ValueError(
             f"{path}: not a readable pre-trained encoder (truncated or damaged?); delete it to pre-train again"
         )
+    expected = {
+        name: tuple(value.shape)
+        for name, value in GCN(_pretraining_config(config)).state_dict().items()
+        if name.startswith("graph_")
+    }
+    encoder = record["encoder"]
+    if not (isinstance(encoder, dict) and all(isinstance(value, torch.Tensor) for value in encoder.values())):
+        raise ValueError(f"{path}: the encoder is not a set of named weights; delete it to pre-train again")
+    found = {name: tuple(value.shape) for name, value in encoder.items()}
+    if found != expected:
+        differing = sorted(set(found) ^ set(expected)) or sorted(
+            name for name in found if found[name] != expected[name]
+        )
+        raise ValueError(
+            f"{path}: not an encoder of this network (weights differ at {', '.join(differing[:3])}); "
+            "delete it to pre-train again"
+        )
+    if not all(torch.isfinite(value).all() for value in encoder.values()):
+        raise ValueError(
+            f"{path}: the cached encoder holds non-finite weights (NaN or inf); delete it to pre-train again"
+        )
+    if not (isinstance(record["seconds"], (int, float)) and math.isfinite(record["seconds"])):
+        raise ValueError(f"{path}: the pre-training time is not a number; delete it to pre-train again")
     return record

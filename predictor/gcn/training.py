@@ -41,6 +41,12 @@ def _check_labels(labels: np.ndarray, n: int) -> np.ndarray:
         raise ValueError(f"labels: shape {labels.shape} for {n} modules")
     if not np.isfinite(labels).all():
         raise ValueError("labels: every training module needs a finite label (got NaN/inf)")
+    outside = np.flatnonzero((labels < 0) | (labels > 1))
+    if len(outside):
+        raise ValueError(
+            f"labels: accuracies lie in [0, 1], got {labels[outside[0]]:g} (training module {outside[0]}); "
+            "give accuracies as fractions"
+        )
     return labels
 
 
@@ -93,6 +99,8 @@ def fit(
     }
     if encoder is not None:
         info["pretraining_seconds"] = round(float(encoder["seconds"]), 3)
+        if "made" in encoder:  # made by this process: part of this run's time
+            info["encoder_made_seconds"] = {part: round(seconds, 3) for part, seconds in encoder["made"].items()}
     return Predictor(config, network, history, info)
 
 
