@@ -12,7 +12,7 @@ import search
 from predictor.search.benchmark import Benchmark
 from search import main
 from tests.search_fixtures import space_of
-from tests.search_stand_ins import diverging_fit
+from tests.search_stand_ins import diverging_fit, dying_fit
 
 STAND_IN = "tests.search_stand_ins:ridge_fit"
 
@@ -268,3 +268,12 @@ def test_sizes_past_the_space_are_refused_while_parsing(sample_hdf5, tmp_path, c
         main([*_compare(sample_hdf5, tmp_path), *bad])
     assert refused.value.code == 2
     assert bad[0] in _one_line_error(capsys)
+
+
+def test_a_worker_that_dies_is_one_line_naming_it_not_a_hang(sample_hdf5, tmp_path, capsys, monkeypatch):
+    settings_from = search.settings_from  # the predictor strategy's fit ends its worker process
+    monkeypatch.setattr(search, "settings_from", lambda args: replace(settings_from(args), fit=dying_fit))
+    arguments = [*_compare(sample_hdf5, tmp_path), "--compare", "predictor", "--workers", "2", "--initial-queries", "5"]
+    assert main(arguments) == 1
+    error = _one_line_error(capsys)
+    assert error.startswith("error: worker process") and "died (exit code 9)" in error
