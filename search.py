@@ -23,6 +23,8 @@ from predictor.weight_sharing.presets import ENAS_PRESETS
 
 DEFAULT_DATA = Path("data/nasbench.hdf5")
 MAX_TOP_K = 10_000  # the top-k is a list of cells to train for real
+MAX_QUERIES = 423_624  # a search cannot query more modules than the space holds
+MAX_TRIALS = 10_000  # every trial's curve is kept in memory and written to curves.csv.gz
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,15 +54,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     query.add_argument("--out-topk", type=Path, help="write the top-k as JSON (or CSV if the name ends in .csv)")
 
     compare = parser.add_argument_group("searching (--compare, --select)")
-    compare.add_argument("--budget", type=cli.positive_int, default=1000, help="queries per trial, >= 1")
     compare.add_argument(
-        "--trials", type=cli.positive_int, default=50, help="independent trials per strategy, >= 1 (--compare)"
+        "--budget", type=cli.integer(1, MAX_QUERIES), default=1000, help=f"queries per trial, 1-{MAX_QUERIES:,}"
+    )
+    compare.add_argument(
+        "--trials",
+        type=cli.integer(1, MAX_TRIALS),
+        default=50,
+        help=f"independent trials per strategy, 1-{MAX_TRIALS:,} (--compare)",
     )
     compare.add_argument("--seed", type=cli.seed, default=0, help="master seed; trial seeds derive from it")
     compare.add_argument(
         "--workers", type=cli.integer(1, 256), default=None, help="processes, 1-256 (default: all cores)"
     )
-    compare.add_argument("--out", type=Path, help="summary JSON (default: OUT_DIR/summary.json)")
+    compare.add_argument(
+        "--out", type=Path, help="summary JSON (default: OUT_DIR/summary.json); an existing one needs --force"
+    )
     compare.add_argument(
         "--out-dir",
         type=Path,
@@ -72,7 +81,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     compare.add_argument(
         "--initial-queries",
-        type=cli.positive_int,
+        type=cli.integer(1, MAX_QUERIES),
         default=StrategySettings.initial_queries,
         help="random queries before the first fit (predictor)",
     )
@@ -90,7 +99,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     compare.add_argument(
         "--paper-initial-queries",
-        type=cli.positive_int,
+        type=cli.integer(1, MAX_QUERIES),
         default=StrategySettings.paper_initial_queries,
         help="N of the one-shot protocol (paper)",
     )
@@ -105,7 +114,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     earlier.add_argument(
         "--resume",
         action="store_true",
-        help="keep the trials OUT_DIR/trials.jsonl already holds for this run, run the rest",
+        help="keep the trials OUT_DIR/trials.jsonl already holds for this run, run the rest "
+        "(the summary, curves and figure in OUT_DIR are written anew)",
     )
     earlier.add_argument(
         "--restart", action="store_true", help="discard the trials OUT_DIR/trials.jsonl holds and start over"
@@ -186,11 +196,9 @@ def select(args: argparse.Namespace) -> int:
 
 def compare(args: argparse.Namespace) -> int:
     from predictor.common.ray_support import RayUnavailableError, import_ray
-    from predictor.data.dataset import NASBench
+    from predictor.data.atomic import check_output, check_writable
     from predictor.search.registry import build_strategy
-    from predictor.search.report import summarize, table, write_outputs
-    from predictor.search.runner import run_comparison
-    from predictor.search.trial_log import TrialWriter, read_trials, recorded_trials, run_identity
+    from predictor.search.trial_log import log_lock
 
     names = [name.strip() for name in args.compare.split(",") if name.strip()]
     unknown = [name for name in names if name not in STRATEGIES]
@@ -208,6 +216,20 @@ def compare(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     for name in names:
         build_strategy(name, settings)  # bad settings are refused before any file is touched
+    if args.out:
+        check_output(args.out, force=args.force)
+    check_writable(args.out_dir / "summary.json")
+    with log_lock(args.out_dir / "trials.jsonl"):
+        return _compare_locked(args, names, settings)
+
+
+def _compare_locked(args: argparse.Namespace, names: list[str], settings: StrategySettings) -> int:
+    """The comparison, while this process alone writes OUT_DIR/trials.jsonl."""
+    from predictor.data.dataset import NASBench
+    from predictor.search.report import output_paths, summarize, table, write_outputs
+    from predictor.search.runner import run_comparison
+    from predictor.search.trial_log import TrialWriter, read_trials, recorded_trials, run_identity
+
     with NASBench(args.data) as bench:
         identity = run_identity(args.data, len(bench), args.budget, args.seed, settings)
     log = args.out_dir / "trials.jsonl"
@@ -220,6 +242,14 @@ def compare(args: argparse.Namespace) -> int:
         )
         return 1
     done = read_trials(log, identity) if args.resume else {}
+    summary_path = args.out or args.out_dir / "summary.json"
+    if args.resume:
+        rewritten = [str(path) for path in output_paths(summary_path, args.out_dir) if path.exists()]
+        print(
+            f"resuming: {len(done)} trials kept from {log}"
+            + (f"; rewriting {', '.join(rewritten)}" if rewritten else ""),
+            file=sys.stderr,
+        )
     start = time.perf_counter()
     comparison = run_comparison(
         args.data,
@@ -237,7 +267,7 @@ def compare(args: argparse.Namespace) -> int:
     )
     summaries = [summarize(comparison, name) for name in names]
     print(table(comparison, summaries))
-    written = write_outputs(comparison, summaries, args.out or args.out_dir / "summary.json", args.out_dir)
+    written = write_outputs(comparison, summaries, summary_path, args.out_dir)
     print(f"wrote {', '.join(map(str, written))} ({time.perf_counter() - start:.0f} s in all)")
     return 0
 

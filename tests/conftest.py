@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,17 @@ def small_pretraining_space(pretraining_cache: Path, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(pretraining, "CACHE_DIR", pretraining_cache)
     monkeypatch.setattr(pretraining, "space_cells", lambda progress=False: random_modules(400, seed=6))
+
+
+@pytest.fixture
+def immutable(tmp_path):
+    """A folder nobody can write in, root included (chattr +i)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        os.chmod(folder, 0o555)
+        if os.access(folder, os.W_OK):
+            pytest.fail("cannot make a read-only folder here (no chattr, running as root)")
+    yield folder
+    subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+    os.chmod(folder, 0o755)

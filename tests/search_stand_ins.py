@@ -90,6 +90,13 @@ def diverging_fit(adjacency, operations, num_vertices, labels, config=None, seed
     raise TrainingDivergedError("training diverged (non-finite loss); lower the learning rate")
 
 
+def dying_fit(adjacency, operations, num_vertices, labels, config=None, seed: int = 0) -> RidgeModel:
+    """A `fit` that ends its process at once, as the out-of-memory killer would."""
+    import os
+
+    os._exit(9)
+
+
 @dataclass
 class NaNModel:
     """A trained model gone wrong: it scores some modules NaN."""

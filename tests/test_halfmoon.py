@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -147,3 +152,65 @@ def test_command_writes_json_and_plot_and_refuses_to_overwrite(tmp_path, capsys)
     assert "exists; pass --force" in error and "Traceback" not in error
     with pytest.raises(SystemExit):
         load_tool().main(["--rollouts", "0"])
+
+
+def test_the_table_names_the_rollouts_it_summarizes(tmp_path, capsys):
+    out = tmp_path / "hm.json"
+    args = ["--rollouts", "30", "--seeds", "1", "--per-update", "10", "--child-epochs", "1", "--out", str(out)]
+    assert load_tool().main([*args, "--methods", "random", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "last 30 rollouts" in printed and "500" not in printed
+    assert json.loads(out.read_text())["summary"][0]["late_rollouts"] == 30
+
+
+@pytest.mark.parametrize("option", ["--learning-rate", "--entropy-weight", "--entropy-decay"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_a_rate_that_is_not_a_finite_number_in_range_is_refused_while_parsing(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as refused:
+        load_tool().main([option, value, "--out", str(tmp_path / "hm.json")])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option in err[0] and "Traceback" not in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_folder_is_one_line_before_any_training(immutable, capsys):
+    code = load_tool().main(["--rollouts", "10", "--seeds", "1", "--out", str(immutable / "hm.json")])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: {immutable / 'hm.json'}: cannot write in {immutable} (permission denied); choose another output"
+    ]
+
+
+@pytest.mark.slow
+def test_a_signal_mid_search_is_one_line_and_leaves_nothing(tmp_path):
+    """Ctrl-C and SIGTERM, each to its own run (both at once: most of the time is starting Python and torch)."""
+    runs = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        out_dir = tmp_path / signal.Signals(signum).name
+        out_dir.mkdir()
+        command = [sys.executable, str(TOOL), "--rollouts", "1000000", "--seeds", "1", "--no-progress"]
+        runs[signum] = (
+            out_dir,
+            subprocess.Popen(
+                [*command, "--out", str(out_dir / "hm.json")],
+                stderr=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(TOOL.parents[1]), "OMP_NUM_THREADS": "1"},
+            ),
+        )
+    try:
+        for signum, (out_dir, process) in runs.items():
+            assert process.stderr.readline().startswith("controller: 1 seeds")  # the search has started
+            time.sleep(0.2)
+            process.send_signal(signum)
+            _, err = process.communicate(timeout=60)
+            assert process.returncode == 128 + signum
+            assert err.strip().splitlines() == [f"interrupted ({signal.Signals(signum).name})"]
+            assert list(out_dir.iterdir()) == []
+    finally:
+        for _, process in runs.values():
+            process.kill()
+            process.wait()

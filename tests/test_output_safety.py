@@ -47,20 +47,6 @@ def test_outputs_get_the_mode_the_umask_gives_a_new_file(tmp_path, value):
     assert mode(tmp_path / "run" / "metrics.json") == mode(plain)
 
 
-@pytest.fixture
-def immutable(tmp_path):
-    """A folder nobody can write in, root included (chattr +i)."""
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
-        os.chmod(folder, 0o555)
-        if os.access(folder, os.W_OK):
-            pytest.fail("cannot make a read-only folder here (no chattr, running as root)")
-    yield folder
-    subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
-    os.chmod(folder, 0o755)
-
-
 def test_a_read_only_folder_is_refused_before_the_work_naming_the_output(immutable):
     worked = []
     with pytest.raises(PermissionError, match=f"{immutable / 'out.json'}: cannot write in {immutable}") as refused:

@@ -4,7 +4,7 @@ halfmoons, against random search at the same number of rollouts, over several se
   python tools/halfmoon_nas.py --rollouts 5000 --seeds 5 --out runs/halfmoon/halfmoon.json
 
 Writes the JSON (settings, per-method table, per-seed best architecture, per-rollout accuracies)
-and the accuracy-over-rollouts plot beside it (same name, .png); prints the table.
+and the accuracy-over-rollouts plot beside it (same name, .png), both or neither; prints the table.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from predictor import cli
-from predictor.data.atomic import check_output, write_json
+from predictor.data.atomic import atomic_outputs, check_output, json_text
 from predictor.halfmoon.children import ChildTraining, load_halfmoon
 from predictor.halfmoon.report import method_summary, plot, table
 from predictor.halfmoon.search import METHODS, ControllerSettings, make_search, run_lockstep
@@ -117,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "seconds": time.perf_counter() - started,
     }
-    write_json(payload, args.out, force=args.force)
-    plot(results, figure, force=args.force)
+    with atomic_outputs([args.out, figure], force=args.force) as (json_file, figure_file):
+        json_file.write_text(json_text(payload, args.out))
+        plot(results, figure_file)
     print(table(summaries))
     for summary in summaries:
         for seed in summary["per_seed"]:
@@ -129,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             if summary["method"] == "controller":
                 print(
-                    f"  settled on {seed['most_sampled_last_500']} ({seed['most_sampled_share']:.0%} of the last "
-                    f"500; validation {seed['most_sampled_validation_accuracy']:.3f}, "
+                    f"  settled on {seed['most_sampled_late']} ({seed['most_sampled_share']:.0%} of the last "
+                    f"{seed['late_rollouts']:,}; validation {seed['most_sampled_validation_accuracy']:.3f}, "
                     f"test {seed['most_sampled_test_accuracy']:.3f})"
                 )
     print(f"wrote {args.out} and {figure} ({payload['seconds']:.0f} s)")

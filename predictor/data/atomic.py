@@ -234,13 +234,18 @@ def jsonable(value):
     return value
 
 
+def json_text(payload: dict | list, path: str | os.PathLike = "the output") -> str:
+    """Standard JSON for `path` (NaN as null; an infinity is an error, never a token)."""
+    try:
+        return json.dumps(jsonable(payload), indent=2, allow_nan=False) + "\n"
+    except ValueError as error:  # an infinity
+        raise ValueError(f"{path}: not written, a value is not finite ({error})") from None
+
+
 def write_json(payload: dict | list, path: str | os.PathLike, *, force: bool = True) -> Path:
     """Write standard JSON atomically (NaN as null; an infinity is an error, never a token)."""
     path = Path(path)
-    try:
-        text = json.dumps(jsonable(payload), indent=2, allow_nan=False) + "\n"
-    except ValueError as error:  # an infinity
-        raise ValueError(f"{path}: not written, a value is not finite ({error})") from None
+    text = json_text(payload, path)
     with atomic_output(path, force=force) as temporary:
         temporary.write_text(text)
     return path

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor.data.atomic import atomic_output
 from predictor.halfmoon.search import LockstepResult
 
 SMOOTHING = 100  # rollouts in the moving average of the plotted accuracy
@@ -16,20 +15,21 @@ def method_summary(result: LockstepResult) -> dict:
     """Mean, spread and per-seed figures of one method's searches."""
     seeds = [trace.summary() for trace in result.traces]
     test = np.array([s["best_test_accuracy"] for s in seeds])
-    late = np.array([s["mean_validation_accuracy_last_500"] for s in seeds])
-    late_test = np.array([s["mean_test_accuracy_last_500"] for s in seeds])
+    late = np.array([s["mean_validation_accuracy_late"] for s in seeds])
+    late_test = np.array([s["mean_test_accuracy_late"] for s in seeds])
     return {
         "method": result.traces[0].method,
         "seeds": len(seeds),
         "rollouts": seeds[0]["rollouts"],
+        "late_rollouts": seeds[0]["late_rollouts"],
         "best_test_accuracy_mean": float(test.mean()),
         "best_test_accuracy_std": float(test.std(ddof=1)) if len(test) > 1 else 0.0,
         "best_test_accuracy_min": float(test.min()),
         "best_test_accuracy_max": float(test.max()),
-        "mean_validation_accuracy_last_500": float(late.mean()),
-        "mean_validation_accuracy_last_500_std": float(late.std(ddof=1)) if len(late) > 1 else 0.0,
-        "mean_test_accuracy_last_500": float(late_test.mean()),
-        "mean_test_accuracy_last_500_std": float(late_test.std(ddof=1)) if len(late_test) > 1 else 0.0,
+        "mean_validation_accuracy_late": float(late.mean()),
+        "mean_validation_accuracy_late_std": float(late.std(ddof=1)) if len(late) > 1 else 0.0,
+        "mean_test_accuracy_late": float(late_test.mean()),
+        "mean_test_accuracy_late_std": float(late_test.std(ddof=1)) if len(late_test) > 1 else 0.0,
         "children_trained": result.children_trained,
         "seconds": result.seconds,
         "per_seed": seeds,
@@ -38,17 +38,18 @@ def method_summary(result: LockstepResult) -> dict:
 
 def table(summaries: list[dict]) -> str:
     """A Markdown table: one row per method."""
+    late = ", ".join(sorted({f"last {s['late_rollouts']:,} rollouts" for s in summaries}))
     lines = [
-        "| method | seeds | rollouts | test acc. of best (mean ± sd, min-max) | val. acc., last 500 rollouts | "
-        "test acc., last 500 rollouts | children trained | wall time |",
+        f"| method | seeds | rollouts | test acc. of best (mean ± sd, min-max) | val. acc., {late} | "
+        f"test acc., {late} | children trained | wall time |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         lines.append(
             f"| {s['method']} | {s['seeds']} | {s['rollouts']:,} | {s['best_test_accuracy_mean']:.3f} ± "
             f"{s['best_test_accuracy_std']:.3f} ({s['best_test_accuracy_min']:.3f}-{s['best_test_accuracy_max']:.3f}) | "
-            f"{s['mean_validation_accuracy_last_500']:.3f} ± {s['mean_validation_accuracy_last_500_std']:.3f} | "
-            f"{s['mean_test_accuracy_last_500']:.3f} ± {s['mean_test_accuracy_last_500_std']:.3f} | "
+            f"{s['mean_validation_accuracy_late']:.3f} ± {s['mean_validation_accuracy_late_std']:.3f} | "
+            f"{s['mean_test_accuracy_late']:.3f} ± {s['mean_test_accuracy_late_std']:.3f} | "
             f"{s['children_trained']:,} | {s['seconds']:.0f} s |"
         )
     return "\n".join(lines)
@@ -62,8 +63,8 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return (sums[ends] - sums[starts]) / (ends - starts)
 
 
-def plot(results: list[LockstepResult], path: str | Path, force: bool = False) -> Path:
-    """Left: per-rollout validation accuracy (moving average), mean over seeds with the min-max band;
+def plot(results: list[LockstepResult], path: str | Path) -> Path:
+    """The figure as PNG at `path` (a temporary file of `atomic_outputs`, whatever its name). Left: per-rollout validation accuracy (moving average), mean over seeds with the min-max band;
     right: the best validation accuracy so far."""
     import matplotlib
 
@@ -95,8 +96,6 @@ def plot(results: list[LockstepResult], path: str | Path, force: bool = False) -
         axis.legend(loc="lower right")
     figure.suptitle("Halfmoon NAS: REINFORCE controller vs random search (band: min-max over seeds)")
     figure.tight_layout()
-    path = Path(path)
-    with atomic_output(path, force=force) as temporary:
-        figure.savefig(temporary, dpi=110, format=path.suffix.lstrip(".") or "png")
+    figure.savefig(path, dpi=110, format="png")
     plt.close(figure)
-    return path
+    return Path(path)

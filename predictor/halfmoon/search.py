@@ -31,7 +31,7 @@ from predictor.halfmoon.children import ChildKey, ChildTraining, Halfmoon, train
 from predictor.halfmoon.space import KINDS, STEPS, Architecture, decode, describe, forbid, sample_uniform
 
 METHODS = ("controller", "random")
-LATE = 500  # the last rollouts, where a converged search's samples are summarized
+LATE = 500  # the last rollouts (all of a shorter search), where a converged search's samples are summarized
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,10 @@ class SearchTrace:
             "best_found_at": best + 1,
             "best_validation_accuracy": self.validation[best],
             "best_test_accuracy": self.test[best],
-            "mean_validation_accuracy_last_500": float(np.mean(self.validation[-LATE:])),
-            "mean_test_accuracy_last_500": float(np.mean(self.test[-LATE:])),
-            "most_sampled_last_500": describe(settled),
+            "late_rollouts": len(late),
+            "mean_validation_accuracy_late": float(np.mean(self.validation[-LATE:])),
+            "mean_test_accuracy_late": float(np.mean(self.test[-LATE:])),
+            "most_sampled_late": describe(settled),
             "most_sampled_share": count / len(late),
             "most_sampled_validation_accuracy": self.validation[at],
             "most_sampled_test_accuracy": self.test[at],

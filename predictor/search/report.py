@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor.data.atomic import write_json
+from predictor.data.atomic import atomic_outputs, json_text
 from predictor.search.benchmark import TOP_FRACTION
 from predictor.search.plotting import plot_comparison
 from predictor.search.registry import build_strategy
@@ -190,12 +190,13 @@ def summary_json(comparison: ComparisonResult, summaries: list[StrategySummary])
     }
 
 
-def write_curves(path: str | Path, comparison: ComparisonResult) -> None:
-    """One line per (strategy, trial, query): what was queried, what it showed, where the search stood."""
+def write_curves(path: str | Path, comparison: ComparisonResult, compressed: bool | None = None) -> None:
+    """One line per (strategy, trial, query): what was queried, what it showed, where the search stood
+    (gzip-compressed when `compressed`, by default when the name ends in .gz)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     b = comparison.benchmark
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = gzip.open if (path.suffix == ".gz" if compressed is None else compressed) else open
     with opener(path, "wt", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(
@@ -232,16 +233,23 @@ def _write_trial(writer, benchmark, result: TrialResult, budget: int) -> None:
         )
 
 
+def output_paths(summary_path: str | Path, out_dir: str | Path) -> list[Path]:
+    """Where a comparison's summary JSON, curves and figure go."""
+    return [Path(summary_path), Path(out_dir) / "curves.csv.gz", Path(out_dir) / "search_curves.png"]
+
+
 def write_outputs(
     comparison: ComparisonResult, summaries: list[StrategySummary], summary_path: str | Path, out_dir: str | Path
 ) -> list[Path]:
-    """Summary JSON, every trial's curve (curves.csv.gz) and the figure; returns the paths written."""
-    out_dir = Path(out_dir)
-    write_json(summary_json(comparison, summaries), summary_path)
-    write_curves(out_dir / "curves.csv.gz", comparison)
-    curves = {name: curves_of(comparison, name) for name in comparison.strategies}
-    figure = plot_comparison(comparison, curves, out_dir / "search_curves.png")
-    return [Path(summary_path), out_dir / "curves.csv.gz", figure]
+    """Summary JSON, every trial's curve (curves.csv.gz) and the figure, which appear all three or none
+    (an interruption while they are written leaves the earlier ones); returns the paths written."""
+    paths = output_paths(summary_path, out_dir)
+    with atomic_outputs(paths, force=True) as (summary, curves_file, figure):
+        summary.write_text(json_text(summary_json(comparison, summaries), paths[0]))
+        write_curves(curves_file, comparison, compressed=True)
+        curves = {name: curves_of(comparison, name) for name in comparison.strategies}
+        plot_comparison(comparison, curves, figure)
+    return paths
 
 
 def selection_report(benchmark, strategy_description: str, result: TrialResult) -> str:

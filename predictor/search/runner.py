@@ -12,7 +12,6 @@ itself, so on a cluster it must be at the same path on every node.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 import zlib
@@ -24,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from predictor.common.ray_support import import_ray
+from predictor.data.workers import imap
 from predictor.search.benchmark import Benchmark
 from predictor.search.oracle import Oracle
 from predictor.search.pool_mapping import PoolMapper
@@ -204,19 +204,15 @@ def _ray_results(
 
 
 def _results(jobs: list, data_path: str, settings: StrategySettings, workers: int) -> Iterator[TrialResult]:
+    """Trials in `workers` spawned processes (torch and fork do not mix well), results as they finish."""
     if not jobs:
         return
-    if workers == 1:
-        _init_worker(data_path, settings)
-        yield from map(_run_job, jobs)
-        return
-    context = multiprocessing.get_context("spawn")  # torch and fork do not mix well
-    pool = context.Pool(workers, initializer=_init_worker, initargs=(data_path, settings))
-    try:
-        yield from pool.imap_unordered(_run_job, jobs, chunksize=1)
-        pool.close()  # let workers exit on their own: a terminated worker leaks its semaphores
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
+    yield from imap(
+        _run_job,
+        jobs,
+        workers,
+        ordered=False,
+        initializer=_init_worker,
+        initargs=(data_path, settings),
+        start_method="spawn",
+    )
