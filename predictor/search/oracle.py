@@ -80,7 +80,7 @@ class Oracle:
     def pool_cell(self, row: int) -> Proposal:
         """The cell of pool module `row`, as stored."""
         b = self.benchmark
-        return Proposal.of_padded(b.adjacency[row], b.operations[row], b.num_vertices[row])
+        return Proposal.of_padded(b.adjacency[row], b.operations[row], b.num_vertices[row], b.hashes[row].decode())
 
     def query(self, proposal: Proposal | Spec) -> tuple[int, float] | None:
         """(row that answered, observed accuracy) of a proposed cell; None when the pool is used up."""

@@ -53,10 +53,16 @@ class Proposal:
         return cls(matrix, tuple(code for code, kept in zip(labels, keep) if kept))
 
     @classmethod
-    def of_padded(cls, adjacency: np.ndarray, operations: np.ndarray, num_vertices: int) -> Proposal:
-        """A cell stored in the HDF5 layout (already pruned) as it stands."""
+    def of_padded(
+        cls, adjacency: np.ndarray, operations: np.ndarray, num_vertices: int, module_hash: str | None = None
+    ) -> Proposal:
+        """A cell stored in the HDF5 layout (already pruned) as it stands; `module_hash`, where the file
+        gives it, spares computing it (the oracle looks every query up by its hash)."""
         n = int(num_vertices)
-        return cls(np.asarray(adjacency[:n, :n], dtype=np.int8), tuple(int(code) for code in operations[:n]))
+        cell = cls(np.asarray(adjacency[:n, :n], dtype=np.int8), tuple(int(code) for code in operations[:n]))
+        if module_hash is not None:
+            object.__setattr__(cell, "hash", module_hash)  # the cached_property's slot
+        return cell
 
     @property
     def num_vertices(self) -> int:
@@ -138,10 +144,15 @@ class SearchSpace:
         operations[zero_slots] = draws[zero_slots]
         return operations
 
-    def sample_of_row(self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: int, rng) -> Proposal:
-        """A pool module (HDF5 layout) drawn through this vocabulary (`redrawn`)."""
+    def sample_of_row(
+        self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: int, rng, module_hash: str | None = None
+    ) -> Proposal:
+        """A pool module (HDF5 layout) drawn through this vocabulary (`redrawn`); `module_hash` is the
+        module's own, kept when no op was redrawn."""
         n = int(num_vertices)
-        return Proposal(np.asarray(adjacency[:n, :n], dtype=np.int8), tuple(self.redrawn(operations[:n], rng)))
+        labels = self.redrawn(operations[:n], rng)
+        unchanged = module_hash is not None and labels == [int(code) for code in operations[:n]]
+        return Proposal.of_padded(adjacency, labels, n, module_hash if unchanged else None)
 
     def spec_of_row(
         self, adjacency: np.ndarray, operations: np.ndarray, num_vertices: int, rng: np.random.Generator

@@ -26,7 +26,10 @@ def query_random(oracle: Oracle, count: int, rng: np.random.Generator) -> None:
     while oracle.num_queries < target and not oracle.exhausted:
         for row in random_unqueried(oracle, target - oracle.num_queries, rng):
             if not oracle.queried[row]:
-                oracle.query(oracle.space.sample_of_row(b.adjacency[row], b.operations[row], b.num_vertices[row], rng))
+                cell = oracle.space.sample_of_row(
+                    b.adjacency[row], b.operations[row], b.num_vertices[row], rng, b.hashes[row].decode()
+                )
+                oracle.query(cell)
 
 
 class RandomSearch(Strategy):
