@@ -25,6 +25,7 @@ from predictor.halfmoon.children import (
 )
 from predictor.halfmoon.search import ControllerSearch, ControllerSettings, make_search, run_lockstep
 from predictor.halfmoon.space import ACTIVATIONS, MAX_LAYERS, STOP, WIDTHS, decode, sample_uniform
+from tests.processes import default_signals
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "halfmoon_nas.py"
 ARCHITECTURES = [
@@ -199,6 +200,7 @@ def test_a_signal_mid_search_is_one_line_and_leaves_nothing(tmp_path):
                 stdout=subprocess.DEVNULL,
                 text=True,
                 env={**os.environ, "PYTHONPATH": str(TOOL.parents[1]), "OMP_NUM_THREADS": "1"},
+                preexec_fn=default_signals,
             ),
         )
     try:
