@@ -15,7 +15,7 @@ from predictor.data.atomic import OutputExistsError
 from predictor.data.convert import convert
 from tests.commands import run_tool
 from tests.conftest import REPO
-from tests.processes import default_signals, group_alive
+from tests.processes import default_signals, finish, group_alive
 
 CONVERTER = REPO / "tools" / "nasbench_tfrecord_converter.py"
 
@@ -87,20 +87,6 @@ runpy.run_path({converter!r}, run_name="__main__")
 """
 
 
-def _finish(process: subprocess.Popen, timeout: float = 20) -> tuple[int, str]:
-    try:
-        _, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # a hung converter must not outlive the test
-        process.communicate()
-        pytest.fail(f"the converter did not stop within {timeout} s of the signal")
-    deadline = time.monotonic() + 5
-    while group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert group_alive(process.pid) == [], "worker processes outlived the converter"
-    return process.returncode, err
-
-
 def _assert_clean_interruption(code: int, err: str, signum: int, output_dir: Path) -> None:
     assert code == 128 + signum
     assert "Traceback" not in err and "BrokenPipe" not in err
@@ -126,7 +112,8 @@ def test_a_signal_during_the_hdf5_write_leaves_nothing(source, tmp_path, signum)
         preexec_fn=default_signals,
         env=_environment(),
     )
-    _assert_clean_interruption(*_finish(process), signum, out_dir)
+    code, _, err = finish(process, timeout=20)
+    _assert_clean_interruption(code, err, signum, out_dir)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -161,6 +148,6 @@ def test_a_signal_while_workers_decode_stops_them_all(source, tmp_path, signum):
     else:
         os.kill(process.pid, signum)
     started = time.monotonic()
-    code, err = _finish(process)
+    code, _, err = finish(process, timeout=20)
     assert time.monotonic() - started < 10
     _assert_clean_interruption(code, err, signum, out_dir)

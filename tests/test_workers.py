@@ -12,7 +12,7 @@ import pytest
 
 from predictor.data.workers import imap
 from tests.conftest import REPO
-from tests.processes import default_signals, group_alive
+from tests.processes import default_signals, finish
 
 
 def _square(x: int) -> int:
@@ -37,12 +37,12 @@ def _signal_handlers(_: int) -> tuple:
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
-def test_answers_come_in_order_or_as_they_finish(workers):
+def test_answers_come_in_order_or_as_theyfinish(workers):
     assert list(imap(_square, range(40), workers)) == [x * x for x in range(40)]
     assert sorted(imap(_square, iter(range(40)), workers, ordered=False)) == [x * x for x in range(40)]
 
 
-def test_spawned_workers_run_an_initializer_and_answer_as_they_finish():
+def test_spawned_workers_run_an_initializer_and_answer_as_theyfinish():
     answers = imap(_square, range(6), 2, ordered=False, initializer=_square, initargs=(1,), start_method="spawn")
     assert sorted(answers) == [x * x for x in range(6)]
 
@@ -112,23 +112,9 @@ def _start(*args: str) -> subprocess.Popen:
     )
 
 
-def _finish(process: subprocess.Popen, timeout: float) -> tuple[int, str, str]:
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # a hung command must not outlive the test
-        process.communicate()
-        pytest.fail(f"the command hung: still running after {timeout} s")
-    deadline = time.monotonic() + 5
-    while group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert group_alive(process.pid) == [], "worker processes outlived the command"
-    return process.returncode, out, err
-
-
 @pytest.mark.slow
 def test_many_enumerations_under_the_entry_point_all_end():
-    code, out, err = _finish(_start("60"), timeout=240)
+    code, out, err = finish(_start("60"), timeout=240)
     assert (code, out.split(), err) == (0, ["ready", "done"], "")
 
 
@@ -142,11 +128,11 @@ def test_a_signal_at_any_moment_of_the_enumerations_ends_the_command(signum, to_
         assert process.stdout.readline() == "ready\n"
         time.sleep(delay)
         (os.killpg if to_group else os.kill)(process.pid, signum)
-        code, _, err = _finish(process, timeout=30)
+        code, _, err = finish(process, timeout=30)
         assert code == 128 + signum, err
         assert err == f"interrupted ({signal.Signals(signum).name})\n"
 
 
 def test_a_signal_at_the_last_answer_ends_the_command():
-    code, out, err = _finish(_start("1", "signal-at-the-end"), timeout=60)
+    code, out, err = finish(_start("1", "signal-at-the-end"), timeout=60)
     assert (code, out, err) == (128 + signal.SIGTERM, "ready\n", "interrupted (SIGTERM)\n")
