@@ -104,3 +104,48 @@ def test_enas_trains_on_a_real_cifar10_slice(one_thread, cifar_slice):
     assert result.derived[0].one_shot_accuracy > 0.15  # chance is 0.10
     info, _ = result.notes()
     assert f"{result.sampled_distinct} distinct of 8 samples" in info[0]
+
+
+def test_the_cpu_assessment_preset_names_the_reduced_protocols_and_flags_replace_its_sizes():
+    from predictor.child.training import protocol_preset
+    from predictor.weight_sharing.assessment import AssessmentConfig, assessment_config
+    from predictor.weight_sharing.presets import ENAS_PRESETS
+
+    assert assessment_config("default") == AssessmentConfig()
+    config = assessment_config("cpu")
+    assert config.standalone == protocol_preset("cpu", train_images=4000)
+    assert config.standalone.shape.stem_channels == 16 and config.standalone.eval_images == 1000
+    assert all(getattr(config.enas, name) == value for name, value in ENAS_PRESETS["cpu"].items())
+    assert (config.seeds, config.levels, config.tau_cells) == (2, (0, 4), 20)
+    changed = assessment_config("cpu", enas_epochs=3, standalone_epochs=2, seeds=1, tau_cells=None)
+    assert (changed.enas.epochs, changed.enas.warmup_epochs, changed.standalone.epochs) == (3, 2, 2)
+    assert (changed.seeds, changed.tau_cells) == (1, 20)
+
+
+def test_the_assessment_runs_on_a_real_cifar10_slice(one_thread, cifar_slice):
+    """All three parts, tiny: every figure finite and in range, each cell trained once, poison only where added."""
+    from dataclasses import replace
+
+    from predictor.child.datasets import load_device_data
+    from predictor.weight_sharing.assessment import assessment_config, format_report, run_assessment
+
+    tiny = NetworkShape(stem_channels=8, modules_per_stack=1)
+    config = assessment_config("cpu", seeds=1, top_k=2, tau_cells=4, levels=(0, 2))
+    config = replace(
+        config,
+        enas=replace(config.enas, epochs=2, warmup_epochs=1, controller_steps=2, derive_samples=4,
+                     train_images=128, valid_images=100, shape=tiny),
+        standalone=replace(config.standalone, train_images=128, eval_images=100, shape=tiny),
+    )  # fmt: skip
+    report = run_assessment(load_device_data("cifar10", cifar_slice, "cpu"), config, progress=False)
+    seed = report["a_enas_vs_random"]["per_seed"][0]
+    for result in (seed["enas"], seed["random"]):
+        assert 0.0 <= result["test_accuracy"] <= 1.0 and result["trainable_parameters"] > 0
+    part_b = report["b_kendall_tau"]
+    assert len(part_b["cells"]) == 4 and len(set(part_b["cells"])) == 4
+    assert all(-1.0 <= tau <= 1.0 for tau in part_b["tau"]["values"])
+    clean, poisoned = report["c_poisoning"]
+    assert clean["random_useless"]["active"] == 0.0 < poisoned["random_useless"]["active"]
+    assert clean["chosen_useless"] == 0.0
+    assert all(0.0 <= accuracy <= 1.0 for accuracy in part_b["standalone_validation"])
+    assert "(b) Kendall tau" in format_report(report)

@@ -97,3 +97,32 @@ def kendall_tau_by_size(
         figure.savefig(temporary, format="png", bbox_inches="tight", dpi=100)
     plt.close(figure)
     return path
+
+
+def published_comparison(
+    results: dict[str, dict[str, list[float]]],
+    titles: dict[str, str],
+    published: dict[str, tuple[float, ...]],
+    columns: tuple[tuple[int, str], ...],
+    path: str | Path,
+    force: bool = False,
+) -> Path:
+    """Kendall tau per published column: the published rows as open markers, ours (mean ± std) filled."""
+    path = Path(path)
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    positions = np.arange(len(columns))
+    for name, taus in published.items():
+        axis.plot(positions, taus, marker="o", fillstyle="none", linestyle=":", label=f"{name} (published)")
+    for method, by_column in results.items():
+        taus = [np.array(by_column[f"{n}/{test}"]) for n, test in columns]
+        axis.errorbar(positions, [t.mean() for t in taus], yerr=[t.std() for t in taus], marker="s", capsize=3,
+                      linewidth=2, label=f"{titles.get(method, method)} (ours)")  # fmt: skip
+    axis.set_xticks(positions, [f"N={n}\n{test}" for n, test in columns])
+    axis.set_xlabel("training modules, test set (all: every other module)")
+    axis.set_ylabel("Kendall tau")
+    axis.grid(linestyle="--")
+    axis.legend(fontsize=7)
+    with atomic_output(path, force=force) as temporary:
+        figure.savefig(temporary, format="png", bbox_inches="tight", dpi=100)
+    plt.close(figure)
+    return path

@@ -34,6 +34,7 @@ from predictor.weight_sharing.architecture import (
     useless_fraction,
 )
 from predictor.weight_sharing.enas import Derived, EnasConfig, EnasSearch
+from predictor.weight_sharing.presets import ASSESSMENT_PRESETS, ENAS_PRESETS
 from predictor.weight_sharing.standalone import standalone_protocol, train_fixed_width
 
 SHARE_SAMPLES = 500
@@ -55,6 +56,20 @@ class AssessmentConfig:
             raise ValueError("the poisoning levels must include 0 (the clean space answers (a) and (b))")
         for level in self.levels:
             op_set(level)
+
+
+def assessment_config(
+    preset: str = "default", enas_epochs: int | None = None, standalone_epochs: int | None = None, **sizes
+) -> AssessmentConfig:
+    """The named preset (`ASSESSMENT_PRESETS`); epochs and sizes (`seeds`, `top_k`, ...) given as not None replace its own."""
+    settings = ASSESSMENT_PRESETS[preset]
+    enas = replace(EnasConfig(), **ENAS_PRESETS[settings["enas"]])
+    if enas_epochs is not None:
+        enas = replace(enas, epochs=enas_epochs, warmup_epochs=min(enas.warmup_epochs, enas_epochs - 1))
+    standalone = settings["standalone"] | ({} if standalone_epochs is None else {"epochs": standalone_epochs})
+    own_sizes = {name: value for name, value in settings.items() if name not in ("enas", "standalone")}
+    given = {name: value for name, value in sizes.items() if value is not None}
+    return AssessmentConfig(enas=enas, standalone=standalone_protocol(**standalone), **(own_sizes | given))
 
 
 class StandaloneCache:

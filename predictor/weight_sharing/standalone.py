@@ -7,7 +7,8 @@ trainings within minutes on a CPU, and at that width and budget the learning rat
 where lower ones do not yet (Adam 1e-3 reached 0.37 validation accuracy on the benchmark's
 example cell, 1e-2 reached 0.82). NAS-Bench-101 cells train as the child's network
 (`train_and_evaluate`); cells holding useless ops have none and train as their fixed-width
-network through the same protocol (`train_model`).
+network through the same protocol (`train_model`). The reduced CIFAR-10 assessment takes the
+child's "cpu" preset instead (`ASSESSMENT_PRESETS` in `presets.py`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ SEARCH_SHAPE = NetworkShape(stem_channels=16, modules_per_stack=1)  # the one-sh
 ASSESSMENT_OVERRIDES = {"learning_rate": 1e-2, "epochs": 4, "shape": SMALL_SHAPE}
 
 
-def standalone_protocol(**overrides) -> TrainingProtocol:
-    """The "small-data" preset with `ASSESSMENT_OVERRIDES`, then `overrides` (any `TrainingProtocol` field)."""
-    return protocol_preset("small-data", **{**ASSESSMENT_OVERRIDES, **overrides})
+def standalone_protocol(preset: str = "small-data", **overrides) -> TrainingProtocol:
+    """The child preset `preset` ("small-data": with `ASSESSMENT_OVERRIDES`), then `overrides` (`TrainingProtocol` fields)."""
+    assessment = ASSESSMENT_OVERRIDES if preset == "small-data" else {}
+    return protocol_preset(preset, **{**assessment, **overrides})
 
 
 def train_fixed_width(architecture: Architecture, data: DeviceCifar, protocol: TrainingProtocol) -> dict:
