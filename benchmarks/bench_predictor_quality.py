@@ -118,14 +118,26 @@ def run(bench: NASBench, labels: np.ndarray, methods: list[str], sizes: list[int
     return results
 
 
+def published_sets(num_modules: int, sizes: list[int], seeds: int) -> tuple[np.ndarray, dict]:
+    """The held-out 100 (drawn once) and {(size, seed): training rows}, drawn from the other modules."""
+    test_100 = np.sort(np.random.default_rng(TEST_100_SEED).choice(num_modules, 100, replace=False))
+    pool = np.setdiff1d(np.arange(num_modules), test_100)
+    rows = {
+        (size, seed): np.sort(np.random.default_rng(seed).choice(pool, size, replace=False))
+        for size in sizes
+        for seed in range(seeds)
+    }
+    return test_100, rows
+
+
 def run_published(bench: NASBench, labels: np.ndarray, methods: list[str], seeds: int, engine: str) -> dict:
     """{method: {"N/test": [Kendall tau per seed]}} for the five published columns."""
-    test_100 = np.sort(np.random.default_rng(TEST_100_SEED).choice(len(bench), 100, replace=False))
-    pool = np.setdiff1d(np.arange(len(bench)), test_100)
+    sizes = sorted({n for n, _ in PUBLISHED_COLUMNS})
+    test_100, training_rows = published_sets(len(bench), sizes, seeds)
     results: dict = {method: {f"{n}/{test}": [] for n, test in PUBLISHED_COLUMNS} for method in methods}
-    for size in sorted({n for n, _ in PUBLISHED_COLUMNS}):
+    for size in sizes:
         for seed in range(seeds):
-            rows = np.sort(np.random.default_rng(seed).choice(pool, size, replace=False))
+            rows = training_rows[size, seed]
             train = bench.adjacency[rows], bench.operations[rows], bench.num_vertices[rows], labels[rows]
             test_sets = {"all": np.setdiff1d(np.arange(len(bench)), rows), "test-100": test_100}
             for method in methods:
