@@ -13,6 +13,7 @@
 - `cell_lists`   reading the cells to train (search output JSON, or CSV)
 - `results_log`  the append-only, resumable JSON-lines results file
 - `verify`       train a list of cells, sequentially or as Ray tasks
+- `zero_cost`    scores of a cell at initialisation (synflow, gradient norm, Jacobian covariance), cached
 """
 
 import importlib

@@ -25,9 +25,7 @@ class TrainConfig:
 
     # network (predictor/gcn/network.py)
     hidden: int = 144
-    layers: int = 3  # directed graph convolutions (0: attention alone, from a linear embedding of the types)
-    attention_layers: int = 0  # DAG-masked transformer blocks after them (attention.py)
-    attention_heads: int = 4
+    layers: int = 3
     readout_hidden: int = 128
     dropout: float = 0.1
     readout: str = "mean"  # "mean" (paper) or "mean-output": also the output vertex's features
@@ -54,14 +52,9 @@ class TrainConfig:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}")
-        for name in ("hidden", "attention_heads", "readout_hidden", "num_op_types", "epochs", "batch_size", "threads"):
+        for name in ("hidden", "layers", "readout_hidden", "num_op_types", "epochs", "batch_size", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if min(self.layers, self.attention_layers) < 0 or self.layers + self.attention_layers < 1:
-            raise ValueError(
-                f"need layers >= 0 and attention_layers >= 0, at least one of them positive; "
-                f"got {self.layers} and {self.attention_layers}"
-            )
         if self.pretraining_epochs < 0:
             raise ValueError(f"pretraining_epochs must be at least 0, got {self.pretraining_epochs}")
         if not 0.0 <= self.dropout < 1.0:

@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from predictor.data.cell import MAX_VERTICES
-from predictor.gcn.attention import DagAttention
 from predictor.gcn.config import PAPER_LABEL_MEAN, PAPER_LABEL_STD, TrainConfig
 
 
@@ -63,8 +62,7 @@ class DirectedGraphConvolution(nn.Module):
 
 
 class GCN(nn.Module):
-    """Directed graph convolutions (then DAG-masked attention blocks, if any), a pooled readout,
-    fc1 -> dropout -> fc2: one score per graph.
+    """Directed graph convolutions, a pooled readout, fc1 -> dropout -> fc2: one score per graph.
 
     The paper's network: 3 layers of 144, the mean over the real vertices, fc 144 -> 128 -> 1,
     no biases and no activation between fc1 and fc2. `readout="mean-output"` pools the output
@@ -78,11 +76,6 @@ class GCN(nn.Module):
         widths = [config.num_op_types + 2] + [config.hidden] * config.layers
         self.graph_layers = nn.ModuleList(
             DirectedGraphConvolution(f_in, f_out, config.dropout, generator) for f_in, f_out in zip(widths, widths[1:])
-        )
-        if config.layers == 0:  # attention alone: vertex types embedded linearly
-            self.graph_embedding = nn.Parameter(uniform((widths[0], config.hidden), widths[0] ** -0.5, generator))
-        self.graph_attention = nn.ModuleList(
-            DagAttention(config.hidden, config.attention_heads, generator) for _ in range(config.attention_layers)
         )
         pooled = config.hidden * (2 if config.readout == "mean-output" else 1)
         self.fc1 = nn.Parameter(uniform((pooled, config.readout_hidden), pooled**-0.5, generator))
@@ -114,11 +107,9 @@ class GCN(nn.Module):
     ) -> torch.Tensor:
         """(B, P * hidden): the graph layers' vertex features pooled by the readout, what fc1 reads
         (and what pre-training on the space trains, `pretraining.py`)."""
-        x = nodes @ self.graph_embedding if not self.graph_layers else nodes
+        x = nodes
         for layer, mask in zip(self.graph_layers, masks if masks is not None else [None] * len(self.graph_layers)):
             x = layer(x, propagation, mask)
-        for block in self.graph_attention:
-            x = block(x, propagation)
         return (pooling @ x).flatten(1)
 
 

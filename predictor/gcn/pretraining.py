@@ -133,8 +133,7 @@ def _pretrain(
     with torch.no_grad():  # drawn from the seeded generator too: a seed fixes the encoder
         head.weight.copy_(uniform(tuple(head.weight.shape), pooled**-0.5, generator))
         head.bias.zero_()
-    encoder = [value for name, value in network.named_parameters() if name.startswith("graph_")]
-    optimizer = torch.optim.Adam([*encoder, *head.parameters()], lr=LEARNING_RATE)
+    optimizer = torch.optim.Adam([*network.graph_layers.parameters(), *head.parameters()], lr=LEARNING_RATE)
     steps = max(1, len(targets) // batch_size)
     losses = []
     bar = tqdm(
