@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from predictor.child.results_log import ResultsLog
+from tests.benchmark_scripts import load_benchmark
 from tests.synthetic_cifar import write_synthetic_cifar
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_child_agreement.py"
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_child_agreement", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_child_agreement")
 
 
 def test_cells_are_spread_over_the_range_worst_and_best_included(bench):

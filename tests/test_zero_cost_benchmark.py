@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from predictor.child import zero_cost
+from tests.benchmark_scripts import load_benchmark
 from tests.synthetic_cifar import write_synthetic_cifar
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_zero_cost.py"
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_zero_cost", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_zero_cost")
 
 
 def test_fusion_follows_the_base_at_a_small_weight_and_takes_the_signal_with_its_sign(bench):
