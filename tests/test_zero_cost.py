@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import math
 
 import pytest
@@ -66,3 +67,13 @@ def test_a_file_that_is_not_a_cache_is_refused_and_left_as_it_was(batch, tmp_pat
     with pytest.raises(ValueError, match="not a zero-cost"):
         cached_scores([CONV_CHAIN], batch, foreign)
     assert foreign.read_bytes() == before
+
+
+def test_a_second_run_on_a_cache_in_use_is_refused(batch, tmp_path):
+    cache = tmp_path / "zero_cost.jsonl"
+    with open(cache, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(ValueError, match="another run is scoring into it"):
+            cached_scores([CONV_CHAIN], batch, cache)
+    assert cache.read_bytes() == b""
+    assert len(cached_scores([CONV_CHAIN], batch, cache)) == 1

@@ -16,6 +16,7 @@ are small: run it with one torch thread (more only wait on each other, and colla
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import time
@@ -145,11 +146,21 @@ def cached_scores(
     cells: Sequence[Cell], batch: ProbeBatch, cache: str | Path, seed: int = 0, progress: bool = False
 ) -> list[dict[str, float]]:
     """`score_cell` of every cell, read from the JSON-lines `cache` where it holds the cell (same
-    seed and batch), computed and appended there otherwise: an interrupted run resumes where it stopped."""
+    seed and batch), computed and appended there otherwise: an interrupted run resumes where it stopped.
+    A second run on the same cache while one is scoring is refused."""
     cache = Path(cache)
-    known = read_cache(cache, seed, batch)
-    missing = [cell for cell in dict.fromkeys(cells) if cell.hash not in known]
-    for cell in tqdm(missing, desc="zero-cost signals", unit="cell", disable=not progress):
-        known[cell.hash] = {"hash": cell.hash, "seed": seed, "batch": batch.name, **score_cell(cell, batch, seed=seed)}
-        append_record(cache, known[cell.hash])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache, "a") as handle:  # one run at a time: a second would cut the first one's line being written
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(
+                f"{cache}: another run is scoring into it right now; wait for it or pass another cache path"
+            ) from None
+        known = read_cache(cache, seed, batch)
+        missing = [cell for cell in dict.fromkeys(cells) if cell.hash not in known]
+        for cell in tqdm(missing, desc="zero-cost signals", unit="cell", disable=not progress):
+            record = {"hash": cell.hash, "seed": seed, "batch": batch.name, **score_cell(cell, batch, seed=seed)}
+            known[cell.hash] = record
+            append_record(cache, record)
     return [known[cell.hash] for cell in cells]
