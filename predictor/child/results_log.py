@@ -11,14 +11,13 @@ Lines are standard JSON (a NaN metric is written as null).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from predictor.data.json_lines import append_record, drop_torn_tail
+from predictor.data.json_lines import append_record, drop_torn_tail, sole_writer
 
 # A successful line must hold these as numbers to count as done.
 REQUIRED_METRICS = ("final_validation_accuracy", "final_test_accuracy", "final_training_time")
@@ -146,14 +145,8 @@ class ResultsLog:
         A file that the lock created and no run wrote to is removed again.
         """
         created = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ResultsLogBusyError(
-                    f"{self.path}: another run is writing to it right now; wait for it to finish or pass another --out"
-                ) from None
+        busy = f"{self.path}: another run is writing to it right now; wait for it to finish or pass another --out"
+        with sole_writer(self.path, busy, ResultsLogBusyError):
             try:
                 yield
             finally:

@@ -16,7 +16,6 @@ are small: run it with one torch thread (more only wait on each other, and colla
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import time
@@ -34,7 +33,7 @@ from predictor.child.channels import NetworkShape
 from predictor.child.cifar import RGB_MEAN, RGB_STD, CifarSplits
 from predictor.child.network import build_network
 from predictor.data.cell import Cell
-from predictor.data.json_lines import append_record, drop_torn_tail
+from predictor.data.json_lines import append_record, drop_torn_tail, sole_writer
 
 ZERO_COST_SHAPE = NetworkShape(stem_channels=16)
 BATCH_SIZE = 64
@@ -149,14 +148,8 @@ def cached_scores(
     seed and batch), computed and appended there otherwise: an interrupted run resumes where it stopped.
     A second run on the same cache while one is scoring is refused."""
     cache = Path(cache)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with open(cache, "a") as handle:  # one run at a time: a second would cut the first one's line being written
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ValueError(
-                f"{cache}: another run is scoring into it right now; wait for it or pass another cache path"
-            ) from None
+    busy = f"{cache}: another run is scoring into it right now; wait for it or pass another cache path"
+    with sole_writer(cache, busy, ValueError):  # one run at a time: a second would cut the line the first one writes
         known = read_cache(cache, seed, batch)
         missing = [cell for cell in dict.fromkeys(cells) if cell.hash not in known]
         for cell in tqdm(missing, desc="zero-cost signals", unit="cell", disable=not progress):

@@ -7,8 +7,11 @@ that fragment, so the next record does not fuse with it and get lost as well.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from predictor.data.atomic import jsonable
@@ -53,3 +56,17 @@ def append_record(path: str | os.PathLike, record: dict, *, sync: bool = True) -
         file.flush()
         if sync:
             os.fsync(file.fileno())
+
+
+@contextmanager
+def sole_writer(lock: str | os.PathLike, busy: str, error: type[Exception] = BlockingIOError) -> Iterator[None]:
+    """Hold the kernel's advisory lock on `lock` (created if absent) while the block runs; released
+    however the process ends. A second holder is refused at once with `error(busy)`."""
+    lock = Path(lock)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise error(busy) from None
+        yield

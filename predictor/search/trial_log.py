@@ -10,7 +10,6 @@ comparison at a time writes a log: `log_lock` holds an exclusive lock on a file 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from predictor.data.atomic import atomic_output
-from predictor.data.json_lines import append_record, drop_torn_tail, record_line
+from predictor.data.json_lines import append_record, drop_torn_tail, record_line, sole_writer
 from predictor.search.runner import TrialResult
 
 
@@ -47,20 +46,11 @@ def file_digest(path: str | Path) -> str:
 def log_lock(path: str | Path) -> Iterator[None]:
     """Hold the log's lock (a hidden file beside it) while the block runs; refuse if another run holds it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_name(f".{path.name}.lock")
-    with open(lock, "a") as file:
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BlockingIOError(
-                f"{path} is being written by another comparison right now; wait for it to finish, "
-                "or choose another --out-dir"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(file, fcntl.LOCK_UN)
+    busy = (
+        f"{path} is being written by another comparison right now; wait for it to finish, or choose another --out-dir"
+    )
+    with sole_writer(path.with_name(f".{path.name}.lock"), busy):
+        yield
 
 
 def read_trials(path: str | Path, identity: dict) -> dict[tuple[str, int], TrialResult]:
