@@ -15,8 +15,9 @@ split this session's share and triple the time of even a perfect one-thread loop
 Parts: enumerating the space (2 worker processes); one epoch of encoder pre-training over
 `--cells` cells of the space, on the config's thread count and once on torch's default (what
 a plain script gets); a fit of the recommended setting on N=172 cells (synthetic labels:
-speed only); ranking the 423,624 cells of the space. The best of `--repeats` runs counts
-(the least disturbed by other work).
+speed only); ranking the 423,624 cells of the space; the three zero-cost signals of 5 cells
+(random pixels: speed only), on one thread and on torch's default. The best of `--repeats`
+runs counts (the least disturbed by other work).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from predictor.child.zero_cost import ProbeBatch, score_cell
+from predictor.data.cell import Cell
 from predictor.data.space import enumerate_space, load_space
 from predictor.gcn.config import TrainConfig
 from predictor.gcn.pretraining import pretrain_encoder
@@ -70,6 +73,16 @@ def idle_and_loaded(work: Callable[[], object], repeats: int, busy: int) -> tupl
     return min(idle), min(loaded)
 
 
+def zero_cost_scores(cells: list[Cell], batch: ProbeBatch, threads: int) -> None:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for cell in cells:
+            score_cell(cell, batch)
+    finally:
+        torch.set_num_threads(previous)
+
+
 def parts(args: argparse.Namespace) -> dict[str, tuple[Callable[[], object], int]]:
     """name -> (work, repeats)."""
     space = load_space(progress=False)
@@ -82,6 +95,9 @@ def parts(args: argparse.Namespace) -> dict[str, tuple[Callable[[], object], int
     config = TrainConfig.recommended().replace(pretraining_epochs=0)  # the fit alone; pre-training is its own part
     model = fit(*train_cells, labels, config, seed=0)
     default_threads = torch.get_num_threads()
+    probe_cells = [space.cell(int(row)) for row in subset[:5]]
+    pixels = torch.randn((64, 3, 32, 32), generator=torch.Generator().manual_seed(0))
+    probe = ProbeBatch(pixels, torch.arange(64) % 10, "random pixels: speed only")
     return {
         "enumerating the space (2 processes)": (lambda: enumerate_space(progress=False, workers=2), 1),
         "pre-training, 1 epoch (config: 1 thread)": (lambda: pretrain_encoder(config, *cells, epochs=1), args.repeats),
@@ -92,6 +108,11 @@ def parts(args: argparse.Namespace) -> dict[str, tuple[Callable[[], object], int
         "fit, recommended, N=172": (lambda: fit(*train_cells, labels, config, seed=0), args.repeats),
         "ranking the space (423,624 cells)": (
             lambda: model.predict(space.adjacency, space.operations, space.num_vertices),
+            args.repeats,
+        ),
+        "zero-cost signals, 5 cells (1 thread)": (lambda: zero_cost_scores(probe_cells, probe, 1), args.repeats),
+        f"zero-cost signals, 5 cells ({default_threads} threads, torch's default)": (
+            lambda: zero_cost_scores(probe_cells, probe, default_threads),
             args.repeats,
         ),
     }

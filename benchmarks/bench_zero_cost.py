@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--force", action="store_true", help="overwrite --json")
     args = parser.parse_args(argv)
+    if min(args.sizes) < 3 * args.folds:
+        parser.error(f"--sizes must be at least 3 x --folds ({3 * args.folds})")
     if args.json:
         check_output(args.json, force=args.force)
     torch.set_num_threads(1)

@@ -1,15 +1,17 @@
-"""Shared fixtures: the real NAS-Bench-101 sample, converted once per test session, and the enumerated space."""
+"""Shared fixtures: the real NAS-Bench-101 sample, converted once per test session, the real CIFAR-10, and the enumerated space."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_TFRECORD = REPO.parent / "shared" / "nb101" / "nb101_sample.tfrecord"
+CIFAR_TARBALL = REPO.parent / "shared" / "cifar10" / "cifar-10-python.tar.gz"
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +39,17 @@ def sample_splits(sample_hdf5: Path, tmp_path_factory: pytest.TempPathFactory) -
     with NASBench(sample_hdf5) as bench:
         save_splits(list(make_splits(bench).values()), directory, {"source_name": SAMPLE_TFRECORD.name})
     return directory
+
+
+@pytest.fixture(scope="session")
+def real_cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The official folder layout, unpacked from the real archive once per session (about two seconds)."""
+    if not CIFAR_TARBALL.is_file():
+        pytest.fail(f"the real CIFAR-10 is missing: expected {CIFAR_TARBALL} (../shared/cifar10 beside the repo)")
+    root = tmp_path_factory.mktemp("cifar10")
+    with tarfile.open(CIFAR_TARBALL) as archive:
+        archive.extractall(root, filter="data")
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Child training on the real CIFAR-10 (../shared/cifar10, unpacked into a temporary folder).
+"""Child training on the real CIFAR-10 (../shared/cifar10, unpacked once per session: `real_cifar` in conftest).
 
 The split rule is checked against the batch files read directly; a short real training run
 shows a conv cell learning well above chance and a cell with no operation doing worse.
@@ -7,7 +7,6 @@ shows a conv cell learning well above chance and a cell with no operation doing 
 from __future__ import annotations
 
 import pickle
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -18,23 +17,11 @@ from predictor.child.cifar import CIFAR_FOLDER, DeviceCifar, load_cifar10
 from predictor.child.training import ExecutionOptions, protocol_preset, train_and_evaluate
 from predictor.data.cell import Cell
 
-TARBALL = Path(__file__).resolve().parents[2] / "shared" / "cifar10" / "cifar-10-python.tar.gz"
 # From ../shared/cifar10/README.md: this copy's training-image channel statistics (0..255).
 README_MEAN = (125.6, 123.0, 113.9)
 README_STD = (62.7, 62.3, 66.9)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module")
-def real_cifar(tmp_path_factory) -> Path:
-    """The official folder layout, unpacked from the real archive (about two seconds)."""
-    if not TARBALL.is_file():
-        pytest.fail(f"the real CIFAR-10 is missing: expected {TARBALL} (../shared/cifar10 beside the repo)")
-    root = tmp_path_factory.mktemp("cifar10")
-    with tarfile.open(TARBALL) as archive:
-        archive.extractall(root, filter="data")
-    return root
 
 
 def read_pickle(path: Path) -> tuple[np.ndarray, list[int]]:

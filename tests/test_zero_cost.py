@@ -77,3 +77,19 @@ def test_a_second_run_on_a_cache_in_use_is_refused(batch, tmp_path):
             cached_scores([CONV_CHAIN], batch, cache)
     assert cache.read_bytes() == b""
     assert len(cached_scores([CONV_CHAIN], batch, cache)) == 1
+
+
+def test_a_score_that_is_not_finite_is_an_error(batch, monkeypatch):
+    monkeypatch.setitem(SIGNALS, "synflow", lambda model, batch: math.inf)
+    with pytest.raises(ValueError, match="zero-cost signal synflow is inf"):
+        score_cell(CONV_CHAIN, batch, ["synflow"])
+
+
+def test_real_cifar10_images_give_a_normalized_batch_and_finite_signals(real_cifar):
+    batch = ProbeBatch.from_cifar(load_cifar10(real_cifar))
+    assert batch.images.shape == (64, 3, 32, 32) and len(set(batch.labels.tolist())) >= 8
+    assert batch.images.mean(dim=(0, 2, 3)).abs().max() < 0.3  # the official mean and std fit the real pixels
+    conv, nothing = score_cell(CONV_CHAIN, batch), score_cell(NO_OPERATION, batch)
+    assert all(math.isfinite(scores[name]) for scores in (conv, nothing) for name in SIGNALS)
+    assert conv["synflow"] > nothing["synflow"] and conv["grad_norm"] != nothing["grad_norm"]
+    assert ProbeBatch.from_cifar(load_cifar10(real_cifar), seed=1).name != batch.name

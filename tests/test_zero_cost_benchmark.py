@@ -10,7 +10,6 @@ from scipy import stats
 
 from predictor.child import zero_cost
 from tests.benchmark_scripts import load_benchmark
-from tests.synthetic_cifar import write_synthetic_cifar
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -28,10 +27,11 @@ def test_fusion_follows_the_base_at_a_small_weight_and_takes_the_signal_with_its
     assert stats.kendalltau(heavy, -signal)[0] == pytest.approx(1.0)
 
 
-def test_the_benchmark_reports_every_signal_and_a_rerun_reads_the_cache(bench, sample_hdf5, tmp_path, monkeypatch):
-    cifar = write_synthetic_cifar(tmp_path / "cifar", images_per_file=16)
+def test_the_benchmark_reports_every_signal_and_a_rerun_reads_the_cache(
+    bench, sample_hdf5, real_cifar, tmp_path, monkeypatch
+):
     cache, report = tmp_path / "zero_cost.jsonl", tmp_path / "zero_cost.json"
-    argv = ["--data", str(sample_hdf5), "--cifar", str(cifar), "--sizes", "12", "--training-sets", "100"]
+    argv = ["--data", str(sample_hdf5), "--cifar", str(real_cifar), "--sizes", "12", "--training-sets", "100"]
     argv += ["--folds", "2", "--cache", str(cache), "--json", str(report)]
     assert bench.main(argv) == 0
     figures = json.loads(report.read_text())
@@ -44,3 +44,10 @@ def test_the_benchmark_reports_every_signal_and_a_rerun_reads_the_cache(bench, s
     monkeypatch.setattr(zero_cost, "score_cell", lambda *a, **k: pytest.fail("a cached cell was scored again"))
     assert bench.main([*argv, "--force"]) == 0
     assert json.loads(report.read_text())["own"] == figures["own"]
+
+
+def test_sizes_too_small_for_the_folds_are_refused_before_any_scoring(bench, sample_hdf5, tmp_path, capsys):
+    cache = tmp_path / "zero_cost.jsonl"
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--data", str(sample_hdf5), "--cache", str(cache), "--sizes", "8", "--folds", "3"])
+    assert exit_.value.code == 2 and "at least 3 x --folds" in capsys.readouterr().err and not cache.exists()

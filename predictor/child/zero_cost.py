@@ -111,8 +111,11 @@ def score_cell(
         start = time.perf_counter()
         torch.manual_seed(seed)
         value = SIGNALS[name](build_network(cell, ZERO_COST_SHAPE), batch)
-        if math.isnan(value):
-            raise FloatingPointError(f"zero-cost signal {name} is NaN for cell {cell.hash}")
+        if not math.isfinite(value):
+            raise ValueError(
+                f"zero-cost signal {name} is {value} for cell {cell.hash}, not a score; "
+                "check the probe batch's images (a constant batch gives no correlation)"
+            )
         values[name], values[f"{name}_seconds"] = value, time.perf_counter() - start
     return values
 
